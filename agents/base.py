@@ -1,0 +1,144 @@
+"""What every policy and learner looks like from outside.
+
+Learners see arrays, never a game object: a :class:`games.GameInfo` sizes
+their networks, and :class:`Rollout` batches (collected by ``arena``) feed
+their updates.
+
+Axis order: ``N`` rows for acting (one row per (copy, seat) that must act),
+``[T, B, P, ...]`` for rollouts (time, copy, player).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from games.core import GameInfo
+
+
+class CheckpointError(ValueError):
+    """A checkpoint or weights file that cannot be used; one-line message."""
+
+
+@dataclasses.dataclass
+class Act:
+    """The output of :meth:`Policy.act` for ``N`` rows.
+
+    Attributes:
+        actions: ``[N]`` int64 (discrete) or ``[N, D]`` float32 (continuous).
+        probs: ``[N, A]`` float action probabilities (illegal actions exactly 0),
+            or None for deterministic continuous policies.
+        logp: ``[N]`` log-probability of the sampled actions (0 where unknown).
+    """
+
+    actions: np.ndarray
+    probs: np.ndarray | None = None
+    logp: np.ndarray | None = None
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Maps ``(obs [N, O], legal [N, A], player [N])`` to actions, batched."""
+
+    def act(
+        self,
+        obs: np.ndarray,
+        legal: np.ndarray,
+        player: np.ndarray,
+        rng: np.random.Generator,
+        explore: bool = False,
+    ) -> Act:
+        """Sample actions; ``explore`` asks a learner for its exploration behaviour
+        (e.g. epsilon-greedy) rather than its evaluation behaviour."""
+        ...
+
+
+@dataclasses.dataclass
+class Rollout:
+    """``T`` steps of ``B`` copies, time-major, as collected by ``arena``.
+
+    Observations have ``T + 1`` entries (the last one is where the next rollout
+    starts). When ``done[t, b]`` the copy was reset right after step ``t``, so
+    ``obs[t + 1, b]`` is the first observation of a new episode.
+
+    Attributes:
+        obs: ``[T+1, B, P, O]`` float32.
+        legal: ``[T+1, B, P, A]`` bool.
+        acting: ``[T+1, B, P]`` bool.
+        state: ``[T+1, B, S]`` float32 global state.
+        controlled: ``[T+1, B, P]`` bool, the seats the learner plays (fixed
+            within an episode; redrawn at resets).
+        actions: ``[T, B, P]`` int64 (or ``[T, B, P, D]`` float32), 0 where not acting.
+        logp: ``[T, B, P]`` float32 behaviour log-probabilities, 0 where not acting.
+        rewards: ``[T, B, P]`` float32 rewards of step ``t``.
+        done: ``[T, B]`` bool, the episode ended with step ``t``.
+    """
+
+    obs: np.ndarray
+    legal: np.ndarray
+    acting: np.ndarray
+    state: np.ndarray
+    controlled: np.ndarray
+    actions: np.ndarray
+    logp: np.ndarray
+    rewards: np.ndarray
+    done: np.ndarray
+
+    @property
+    def steps(self) -> int:
+        return int(self.actions.shape[0])
+
+    @property
+    def batch(self) -> int:
+        return int(self.actions.shape[1])
+
+    def learner_decisions(self) -> int:
+        """How many decisions the learner took in this rollout."""
+        return int((self.acting[:-1] & self.controlled[:-1]).sum())
+
+
+@runtime_checkable
+class Learner(Policy, Protocol):
+    """A policy that learns from rollouts, freezes snapshots and checkpoints.
+
+    Every learner module defines ``NAME`` (e.g. ``"iql"``), a frozen config
+    dataclass, and a class with this interface, constructed as
+    ``Learner(info: GameInfo, config, seed: int, device: str = "cpu")``.
+    """
+
+    info: GameInfo
+    config: Any
+
+    def learn(self, rollout: Rollout) -> dict[str, float]:
+        """Consume one rollout; return metrics (losses, epsilon, ...)."""
+        ...
+
+    def freeze(self) -> Policy:
+        """A frozen policy with copied weights (later learning does not change it)."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """Tensors (weights, optimizer moments) and plain numbers for checkpoints."""
+        ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+def masked_probs_check(probs: np.ndarray, legal: np.ndarray) -> None:
+    """Assert the contract every policy keeps: illegal actions get exactly 0."""
+    if np.any(probs[~legal] != 0):
+        raise AssertionError("a policy gave an illegal action non-zero probability")
+
+
+def sample_from_probs(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Sample one action per row of ``probs [N, A]`` with inverse-CDF sampling.
+
+    Never returns an action whose probability is 0 (the draw is strictly
+    below the row total and cumulative sums are compared with ``>``).
+    """
+    cdf = np.cumsum(probs, axis=-1)
+    u = rng.random(probs.shape[0]) * cdf[:, -1]
+    actions = (cdf > u[:, None]).argmax(axis=-1)
+    return actions.astype(np.int64)
