@@ -1,0 +1,277 @@
+"""The ``arena`` command line.
+
+Imports are lazy: ``arena --help`` and ``arena games`` never import torch.
+User errors (unknown game, malformed file, bad checkpoint, illegal move) print
+one line to stderr and exit with status 2; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [FileNotFoundError, IsADirectoryError, PermissionError]
+    from games.core import GameError
+
+    errors.append(GameError)
+    from arena.policies import PolicyError
+
+    errors.append(PolicyError)
+    for mod, names in (
+        ("agents.base", ["CheckpointError"]),
+        ("leagues.config", ["ConfigError"]),
+        ("leagues.store", ["StoreError"]),
+        ("arena.errors", ["ArenaError"]),
+    ):
+        if mod in sys.modules:
+            m = sys.modules[mod]
+            errors.extend(getattr(m, n) for n in names if hasattr(m, n))
+    return tuple(errors)
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, indent=2, default=_json_default))
+
+
+def _json_default(o):
+    import numpy as np
+
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(type(o).__name__)
+
+
+# ---------------------------------------------------------------- games
+def cmd_games(args) -> int:
+    from arena import catalogs
+
+    if args.spec:
+        return _games_show(args.spec[0] if args.spec[0] != "show" else args.spec[1] if len(args.spec) > 1 else None, args)
+    rows = catalogs.list_games()
+    if args.json:
+        _print_json(rows)
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} games (load any with its name; OpenSpiel names take parameters)")
+    for col in ("name", "players", "kind", "dynamics", "actions"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], str(r["players"]), r["kind"], r["dynamics"], str(r["actions"]))
+    Console().print(table)
+    return 0
+
+
+def _games_show(spec, args) -> int:
+    import games
+
+    if spec is None:
+        raise games.GameError("usage: arena games show SPEC (for example: arena games show kuhn_poker)")
+    game = games.load(spec)
+    info = game.describe()
+    from arena.catalogs import playthrough
+
+    lines = playthrough(game, seed=args.seed)
+    if args.json:
+        info["playthrough"] = lines
+        _print_json(info)
+        return 0
+    for k, v in info.items():
+        print(f"{k:>20}: {v}")
+    print("\nOne random playthrough:")
+    for line in lines:
+        print("  " + line)
+    return 0
+
+
+# ---------------------------------------------------------------- solve
+def cmd_solve(args) -> int:
+    import games
+    from games.matrix import MatrixGame, from_openspiel
+    from games.solvers import solve
+
+    game = games.load(args.spec)
+    if not isinstance(game, MatrixGame):
+        pg = getattr(game, "pyspiel_game", None)
+        if pg is None:
+            raise games.GameError(f"{args.spec}: 'arena solve' takes normal-form games (matrix:NAME, a .toml file, matrix_* or nfg_game)")
+        game = from_openspiel(pg)
+    profiles = solve(game, args.method)
+    out = {"game": args.spec, "method": args.method or "auto"}
+    if len(profiles) == 1:
+        out.update(profiles[0])
+    else:
+        out["equilibria"] = profiles
+    if args.json:
+        _print_json(out)
+        return 0
+    print(f"{args.spec}: {len(profiles)} solution(s) by {out['method']}")
+    for i, prof in enumerate(profiles):
+        strat = "  ".join("[" + ", ".join(f"{p:.4f}" for p in s) + "]" for s in prof["strategies"])
+        vals = ", ".join(f"{v:.4f}" for v in prof["values"])
+        print(f"  #{i}: strategies {strat}  values ({vals})  nash_gap {prof['nash_gap']:.2e}")
+    return 0
+
+
+# ---------------------------------------------------------------- train / eval
+def cmd_train(args) -> int:
+    from arena.commands import train_command
+
+    return train_command(args)
+
+
+def cmd_eval(args) -> int:
+    from arena.commands import eval_command
+
+    return eval_command(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="arena",
+        description="A self-play league for game theory: train, rate, measure against Nash, play.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    g = sub.add_parser("games", help="list games, or 'games show SPEC' for one game")
+    g.add_argument("spec", nargs="*", help="'show SPEC' (or just SPEC) to describe one game")
+    g.add_argument("--json", action="store_true", help="machine-readable output")
+    g.add_argument("--seed", type=int, default=0, help="seed of the random playthrough")
+    g.set_defaults(func=cmd_games)
+
+    s = sub.add_parser("solve", help="equilibria of a normal-form game")
+    s.add_argument("spec", help="matrix:NAME, a .toml file, matrix_rps, nfg_game(...)")
+    s.add_argument("--method", choices=["lp", "support", "replicator", "alpharank"], default=None, help="default: lp for two-player zero-sum, support enumeration for other two-player games, replicator dynamics for n players")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_solve)
+
+    t = sub.add_parser("train", help="train one learner by self-play")
+    t.add_argument("algo", help="iql, vdn, qmix, mappo, ippo or maddpg")
+    t.add_argument("game", help="game spec")
+    t.add_argument("--steps", type=int, default=20000, help="environment steps (summed over copies)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", default=None, help="checkpoint directory (default runs/ALGO-GAME)")
+    t.add_argument("--device", default="cpu", help="cpu or cuda")
+    t.add_argument("--batch", type=int, default=64, help="environment copies stepped together")
+    t.add_argument("--against", default=None, help="train against this POLICY instead of self-play")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("eval", help="evaluate a policy against another, or against Nash (--nash)")
+    e.add_argument("policy", help="random, a checkpoint directory, or DB:MEMBER")
+    e.add_argument("--game", required=True, help="game spec")
+    e.add_argument("--against", default="random", help="random, a checkpoint directory, or DB:MEMBER")
+    e.add_argument("--games", type=int, default=1000, help="number of games (seats rotate)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--nash", action="store_true", help="NashConv / exploitability of the policy")
+    e.add_argument("--budget", type=float, default=60.0, help="seconds for an exploiter lower bound (--nash on big games)")
+    e.add_argument("--device", default="cpu")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_eval)
+
+    _add_league_parsers(sub)
+    return p
+
+
+def _add_league_parsers(sub) -> None:
+    lg = sub.add_parser("league", help="run and inspect leagues: league run|status|ratings|members|eval")
+    lsub = lg.add_subparsers(dest="league_command", metavar="SUBCOMMAND")
+
+    def _league(args):
+        from arena.commands import league_command
+
+        return league_command(args)
+
+    r = lsub.add_parser("run", help="run (or resume) a league from a TOML config")
+    r.add_argument("config", help="league TOML file (see examples/)")
+    r.add_argument("--db", default=None, help="SQLite file (default: beside the config, NAME.db)")
+    r.add_argument("--steps", type=int, default=None, help="stop after this many learner steps in total")
+    r.add_argument("--minutes", type=float, default=None, help="stop after this many minutes")
+    r.add_argument("--workers", type=int, default=1, help="evaluation worker processes")
+    r.add_argument("--backend", choices=["serial", "process", "ray"], default="serial")
+    r.add_argument("--address", default=None, help="Ray cluster address")
+    r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.set_defaults(func=_league)
+    for name, helptext in (("status", "summary of a league database"), ("members", "members of a league")):
+        q = lsub.add_parser(name, help=helptext)
+        q.add_argument("db")
+        q.add_argument("--json", action="store_true")
+        q.set_defaults(func=_league)
+    q = lsub.add_parser("ratings", help="ratings table")
+    q.add_argument("db")
+    q.add_argument("--system", choices=["elo", "bt", "melo"], default="elo")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=_league)
+    q = lsub.add_parser("eval", help="evaluate a league now: meta-game, meta-Nash, Nash gaps")
+    q.add_argument("db")
+    q.add_argument("--games", type=int, default=None, help="games per pair")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=_league)
+    lg.set_defaults(func=lambda a: (lg.print_help(), 2)[1])
+
+    rp = sub.add_parser("report", help="HTML and Markdown report of a league")
+    rp.add_argument("db")
+    rp.add_argument("--out", default=None, help="output directory (default: DB's name + _report)")
+
+    def _report(args):
+        from arena.commands import report_command
+
+        return report_command(args)
+
+    rp.set_defaults(func=_report)
+
+    for name, helptext in (("play", "play against an agent in a window"), ("watch", "watch two policies play")):
+        v = sub.add_parser(name, help=helptext)
+        v.add_argument("game", help="game spec")
+        if name == "play":
+            v.add_argument("--against", default="random", help="random, a checkpoint directory, or DB:MEMBER")
+            v.add_argument("--seat", type=int, default=0, help="your seat (0 moves first)")
+        else:
+            v.add_argument("a", help="first POLICY")
+            v.add_argument("b", help="second POLICY")
+        v.add_argument("--seed", type=int, default=0)
+
+        def _view(args, _name=name):
+            from arena.commands import view_command
+
+            return view_command(args, _name)
+
+        v.set_defaults(func=_view)
+
+    b = sub.add_parser("bench", help="run the benchmark suite")
+    b.add_argument("--quick", action="store_true")
+
+    def _bench(args):
+        from arena.commands import bench_command
+
+        return bench_command(args)
+
+    b.set_defaults(func=_bench)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("arena: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - user errors become one line, bugs keep their traceback
+        if isinstance(e, _user_errors()):
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
+            print(f"arena: error: {msg}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

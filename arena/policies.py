@@ -1,0 +1,36 @@
+"""Resolve the POLICY argument of the CLI: ``random``, a checkpoint, ``DB:MEMBER``."""
+
+from __future__ import annotations
+
+import os
+
+
+class PolicyError(ValueError):
+    """A POLICY argument that names nothing usable; one-line message."""
+
+
+def load_policy(text: str, game_spec: str, device: str = "cpu"):
+    """Return ``(policy, label)`` for a POLICY argument.
+
+    ``random`` is uniform over legal actions; a directory is a checkpoint written
+    by ``arena train`` (its game must match); ``DB:MEMBER`` is a member of a
+    league database (``league.db:main@3`` or ``league.db:7``).
+    """
+    if text == "random":
+        from agents.baselines import UniformRandom
+
+        return UniformRandom(), "random"
+    if os.path.isdir(text):
+        from agents.checkpoint import load_checkpoint
+
+        learner = load_checkpoint(text, game_spec=game_spec, device=device)
+        return learner.freeze(), os.path.basename(os.path.normpath(text))
+    if ":" in text:
+        db, member = text.rsplit(":", 1)
+        if os.path.exists(db):
+            from arena.league import load_member_policy
+
+            return load_member_policy(db, member, game_spec, device=device), f"{os.path.basename(db)}:{member}"
+    raise PolicyError(
+        f"policy '{text}' is neither 'random', a checkpoint directory, nor DB:MEMBER of an existing league database"
+    )
