@@ -119,9 +119,30 @@ class Collector:
             return (self.info.num_actions,), np.float32
         return (), np.int64
 
-    def collect(self, steps: int, explore: bool = True) -> tuple[Rollout, list[Episode]]:
-        """Run ``steps`` batched steps; return the rollout and finished episodes."""
+    @property
+    def all_done(self) -> bool:
+        """Every copy has finished its episode (only after ``reset_finished=False``)."""
+        return bool(self.ts.done.all())
+
+    def collect(
+        self, steps: int, explore: bool = True, reset_finished: bool = True
+    ) -> tuple[Rollout, list[Episode]]:
+        """Run ``steps`` batched steps; return the rollout and finished episodes.
+
+        Args:
+            reset_finished: restart copies as they finish (the default). With
+                False, finished copies stay finished: the way to drain every
+                episode at the end of a league round, so that no episode spans
+                two rounds.
+        """
         t_n, b, p = steps, self.batch, self.info.num_players
+        if reset_finished and self.ts.done.any():  # copies left finished by a drain
+            stale = self.ts.done
+            for bi in np.nonzero(stale)[0]:
+                self._draw(bi)
+            self.returns[stale] = 0.0
+            self.lengths[stale] = 0
+            self.ts = self.env.reset(mask=stale)
         ts = self.ts
         o, a, s = ts.obs.shape[-1], ts.legal.shape[-1], ts.state.shape[-1]
         a_shape, a_dtype = self._action_layout()
@@ -141,13 +162,15 @@ class Collector:
             controlled[t] = self.seats == 0
             act, lp, _ = act_all(self.policies, self.seats, ts, self.rng, flags, a_shape, a_dtype)
             actions[t], logp[t] = act, lp
+            was_done = ts.done
             ts = self.env.step(act)
             rewards[t] = ts.rewards
-            done[t] = ts.done
+            finished = ts.done & ~was_done
+            done[t] = finished
             self.returns += ts.rewards
-            self.lengths += 1
-            if ts.done.any():
-                for bi in np.nonzero(ts.done)[0]:
+            self.lengths += ~was_done
+            if finished.any():
+                for bi in np.nonzero(finished)[0]:
                     episodes.append(
                         Episode(
                             self.seats[bi].copy(),
@@ -156,14 +179,16 @@ class Collector:
                             self.tags[bi],
                         )
                     )
-                    self._draw(bi)
-                self.returns[ts.done] = 0.0
-                self.lengths[ts.done] = 0
-                ts = self.env.reset(mask=ts.done)
+                    if reset_finished:
+                        self._draw(bi)
+                if reset_finished:
+                    self.returns[finished] = 0.0
+                    self.lengths[finished] = 0
+                    ts = self.env.reset(mask=finished)
         obs[t_n], legal[t_n], acting[t_n], state[t_n] = ts.obs, ts.legal, ts.acting, ts.state
         controlled[t_n] = self.seats == 0
         self.ts = ts
-        self.total_steps += t_n * b
+        self.total_steps += int(acting[:-1].any(-1).sum())
         rollout = Rollout(obs, legal, acting, state, controlled, actions, logp, rewards, done)
         return rollout, episodes
 
