@@ -79,7 +79,7 @@ def gumbel_softmax_st(
     relaxed softmax: what MADDPG uses for discrete actions (Lowe et al. 2017).
     """
     u = torch.rand(logits.shape, generator=generator, device=logits.device, dtype=logits.dtype)
-    g = -torch.log(-torch.log(u.clamp_min(1e-20)).clamp_min(1e-20))
+    g = -torch.log((-torch.log(u.clamp_min(1e-20))).clamp_min(1e-20))  # Gumbel(0, 1) noise
     soft = masked_softmax((logits + g) / tau, legal)
     index = soft.argmax(-1, keepdim=True)
     hard = torch.zeros_like(soft).scatter_(-1, index, 1.0)
