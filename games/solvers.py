@@ -429,7 +429,8 @@ def alpharank(
     else:
         tables = [payoffs[i] for i in range(num_players)]
     if alpha is None and not use_inf_alpha:
-        alpha = float(os_alpharank.suggest_alpha(tables))
+        # suggest_alpha handles only multi-population tables; the gaps are the same
+        alpha = float(os_alpharank.suggest_alpha([payoffs[i] for i in range(num_players)]))
         if not math.isfinite(alpha):  # no payoff gap at all: every profile is equal
             alpha = 1.0
     alpha_used = alpha if alpha is not None else 1.0
