@@ -1,0 +1,515 @@
+"""OpenSpiel games behind the batched interface of :mod:`games.core`.
+
+``load_openspiel("goofspiel(num_cards=4)")`` wraps ``pyspiel.load_game`` in an
+:class:`OpenSpielGame`; ``game.vector(B, seed)`` steps ``B`` pyspiel states in
+a plain Python loop (the pyspiel calls are the cost, so the loop does the least
+work it can: one observer per copy and player writing into numpy, legal masks
+only for acting players, and every other array built with one numpy call per
+step).
+
+Observations. Each player sees the *information-state tensor* where the game
+provides one (perfect recall: kuhn_poker, leduc_poker, liars_dice, goofspiel,
+tiny_hanabi, matrix_*, universal_poker, ...) and the *observation tensor*
+otherwise (tic_tac_toe, connect_four, breakthrough, hex, oshi_zumo,
+markov_soccer, coop_box_pushing, ...); ``OpenSpielGame.obs_type`` says which.
+They are read with ``open_spiel.python.observation.make_observation`` and
+``set_from``, which writes straight into a numpy buffer. At a terminal state a
+player sees what the game gives there, or zeros where the game refuses.
+
+Global state. ``state [B, P*O]`` is every player's observation side by side.
+In games with private information (poker, liar's dice, hanabi) it reveals
+everyone's private information: that is what a centralized critic may see
+during training, never what an acting policy may see.
+
+Rewards. OpenSpiel's ``State.rewards()`` is not a per-transition reward in
+every game (coop_box_pushing repeats the last step's reward at the chance
+nodes that follow it), but ``State.returns()`` is always the sum of rewards to
+date. So each step pays ``returns() - paid`` (``paid`` being what this copy
+has already paid), chosen so that summing the rewards of an episode in order
+gives ``state.returns()`` to the last bit (float64). Games whose reward model
+is terminal pay ``returns()`` once, on the step that ends the episode.
+
+Chance. Chance nodes are sampled inside the env right after every reset and
+step, from copy ``b``'s own stream ``copy_rng(seed, first_copy + b)``, so a
+time step always shows a decision node or a terminal, the same seed gives the
+same games and batched equals unbatched.
+
+Games that do not fit raise :class:`GameError` at load: mean-field games
+(``mfg_*``: no per-player episodes), sampled-stochastic games (negotiation,
+tarok, stones_and_gems, bridge_uncontested_bidding: their chance comes from a
+generator inside the game object, so our seeds cannot govern it), games with
+neither tensor (coin_game, cribbage, tarok, liars_dice_ir, ...) and games that
+take action structs only (crossword). One-player games (catch, blackjack,
+cliff_walking) are accepted: ``P = 1``, kind general_sum.
+
+Normal-form games (``matrix_*``, ``nfg_game``) load here as one-step
+simultaneous games; their payoff tensors come from
+``games.matrix.from_openspiel``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pyspiel
+from open_spiel.python import observation as os_observation
+
+from games import closest
+from games.core import (
+    CONSTANT_SUM,
+    COOPERATIVE,
+    GENERAL_SUM,
+    SEQUENTIAL,
+    SIMULTANEOUS,
+    ZERO_SUM,
+    Game,
+    GameError,
+    GameInfo,
+    TimeStep,
+    copy_rng,
+)
+
+__all__ = ["OpenSpielGame", "OpenSpielVectorEnv", "load_openspiel"]
+
+_KIND = {
+    pyspiel.GameType.Utility.ZERO_SUM: ZERO_SUM,
+    pyspiel.GameType.Utility.CONSTANT_SUM: CONSTANT_SUM,
+    pyspiel.GameType.Utility.IDENTICAL: COOPERATIVE,
+    pyspiel.GameType.Utility.GENERAL_SUM: GENERAL_SUM,
+}
+
+# pyspiel player ids (pyspiel.PlayerId) as plain ints for the hot loop.
+_CHANCE = int(pyspiel.PlayerId.CHANCE)
+_SIMULTANEOUS = int(pyspiel.PlayerId.SIMULTANEOUS)
+_TERMINAL = int(pyspiel.PlayerId.TERMINAL)
+
+INFORMATION_STATE = "information_state"
+OBSERVATION = "observation"
+
+
+def _known_names() -> list[str]:
+    return list(pyspiel.registered_names())
+
+
+def _split_spec(spec: str) -> tuple[str, str]:
+    """``"goofspiel(num_cards=4)"`` -> ``("goofspiel", "(num_cards=4)")``."""
+    head, paren, rest = spec.partition("(")
+    return head.strip(), paren + rest
+
+
+def _params_text(game_type: pyspiel.GameType) -> str:
+    spec = game_type.parameter_specification
+    if not spec:
+        return "it takes no parameters"
+    return "it accepts " + ", ".join(f"{k}={v!r}" for k, v in sorted(spec.items()))
+
+
+def load_openspiel(spec: str) -> OpenSpielGame:
+    """Load ``spec`` with ``pyspiel.load_game`` and wrap it.
+
+    Raises:
+        GameError: unknown game (the message lists the closest names), a
+            parameter pyspiel rejects (the message lists the accepted
+            parameters), or a game that does not fit the batched interface.
+    """
+    spec = spec.strip()
+    name, _ = _split_spec(spec)
+    known = _known_names()
+    if name not in known:
+        # Python-implemented games (python_kuhn_poker, ...) register on import.
+        import open_spiel.python.games  # noqa: F401
+
+        known = _known_names()
+    if name not in known:
+        hint = closest(name, known)
+        raise GameError(
+            f"unknown game {name!r}: {hint or 'see pyspiel.registered_names()'}"
+            " (matrix-catalog games are spelled 'matrix:NAME')"
+        )
+    game_type = next(t for t in pyspiel.registered_games() if t.short_name == name)
+    try:
+        game = pyspiel.load_game(spec)
+    except pyspiel.SpielError as e:
+        why = " ".join(str(e).split("\n")[:2]).strip()
+        raise GameError(
+            f"bad parameters in {spec!r}: {why}; {_params_text(game_type)}; "
+            f"fix the value or drop it, e.g. {name}() uses the defaults"
+        ) from e
+    return OpenSpielGame(spec, game)
+
+
+def _check_fits(spec: str, game: pyspiel.Game) -> None:
+    t = game.get_type()
+    if t.dynamics == pyspiel.GameType.Dynamics.MEAN_FIELD:
+        raise GameError(
+            f"{spec}: mean-field games have no per-player episodes to batch; "
+            "use open_spiel.python.mfg directly"
+        )
+    if t.chance_mode == pyspiel.GameType.ChanceMode.SAMPLED_STOCHASTIC:
+        raise GameError(
+            f"{spec}: its chance events come from a generator inside the game, "
+            "so seeds cannot make it reproducible; pick an explicit-chance game"
+        )
+    if not (t.provides_information_state_tensor or t.provides_observation_tensor):
+        raise GameError(
+            f"{spec}: provides neither an information-state nor an observation "
+            "tensor, so learners would have nothing to read; pick another game"
+        )
+    if t.action_structs_only or game.num_distinct_actions() <= 0:
+        raise GameError(f"{spec}: takes action structs, not integer actions; pick another game")
+
+
+class OpenSpielGame(Game):
+    """An OpenSpiel game (``pyspiel_game``) behind the batched interface.
+
+    Attributes:
+        info: sizes and kind, see :class:`games.core.GameInfo`.
+        pyspiel_game: the wrapped ``pyspiel.Game`` (immutable, shareable).
+        obs_type: ``"information_state"`` or ``"observation"``: which tensor
+            players see.
+    """
+
+    def __init__(self, spec: str, pyspiel_game: pyspiel.Game):
+        _check_fits(spec, pyspiel_game)
+        self.pyspiel_game = pyspiel_game
+        t = pyspiel_game.get_type()
+        if t.provides_information_state_tensor:
+            self.obs_type = INFORMATION_STATE
+            self._iig_type = os_observation.INFO_STATE_OBS_TYPE
+        else:
+            self.obs_type = OBSERVATION
+            self._iig_type = None
+        probe = self.make_observer()
+        if probe is None or getattr(probe, "tensor", None) is None:
+            raise GameError(
+                f"{spec}: its {self.obs_type} observer has no tensor; pick another game"
+            )
+        n_players = pyspiel_game.num_players()
+        n_actions = pyspiel_game.num_distinct_actions()
+        obs_size = int(probe.tensor.size)
+        self.has_chance = t.chance_mode != pyspiel.GameType.ChanceMode.DETERMINISTIC
+        self.terminal_rewards_only = t.reward_model == pyspiel.GameType.RewardModel.TERMINAL
+        self.info = GameInfo(
+            name=spec,
+            num_players=n_players,
+            num_actions=n_actions,
+            actions_per_player=(n_actions,) * n_players,
+            kind=_KIND[t.utility],
+            dynamics=SIMULTANEOUS
+            if t.dynamics == pyspiel.GameType.Dynamics.SIMULTANEOUS
+            else SEQUENTIAL,
+            obs_size=obs_size,
+            state_size=n_players * obs_size,
+            reward_range=(float(pyspiel_game.min_utility()), float(pyspiel_game.max_utility())),
+            max_episode_length=int(pyspiel_game.max_game_length()),
+        )
+
+    def __repr__(self) -> str:
+        return f"OpenSpielGame({self.info.name!r})"
+
+    def new_state(self) -> pyspiel.State:
+        """A fresh initial ``pyspiel.State`` (chance nodes not yet sampled)."""
+        return self.pyspiel_game.new_initial_state()
+
+    def make_observer(self):
+        """A fresh ``make_observation`` object of this game's ``obs_type``.
+
+        ``obs.set_from(state, player)`` writes into ``obs.tensor``.
+        """
+        return os_observation.make_observation(self.pyspiel_game, self._iig_type)
+
+    def observation(self, state: pyspiel.State, player: int) -> np.ndarray:
+        """``player``'s observation of ``state`` as the envs give it (a new array)."""
+        obs = self.make_observer()
+        return _observe(obs.set_from, obs.tensor, state, player).copy()
+
+    def vector(self, batch: int, seed: int, *, first_copy: int = 0) -> OpenSpielVectorEnv:
+        return OpenSpielVectorEnv(self, batch, seed, first_copy=first_copy)
+
+    def action_name(self, player: int, action: int) -> str:
+        try:
+            return self.pyspiel_game.action_to_string(player, action)
+        except pyspiel.SpielError:
+            pass
+        try:
+            return self.new_state().action_to_string(player, action)
+        except pyspiel.SpielError:
+            return str(action)
+
+
+def _observe(set_from: Callable, tensor: np.ndarray, state: pyspiel.State, player: int):
+    """Fill ``tensor`` with ``player``'s view of ``state``; zeros if the game refuses."""
+    try:
+        set_from(state, player)
+    except (pyspiel.SpielError, RuntimeError, ValueError, IndexError):
+        tensor[:] = 0.0
+    return tensor
+
+
+def _uniforms(rng: np.random.Generator, block: int = 64) -> Iterator[float]:
+    """An endless stream of U[0, 1) floats drawn ``block`` at a time from ``rng``."""
+    while True:
+        yield from rng.random(block).tolist()
+
+
+def exact_increment(paid: float, target: float) -> float:
+    """A reward ``r`` with ``paid + r == target`` in float64, when one exists.
+
+    ``target - paid`` almost always is one; when rounding makes it miss, the
+    nearest floats around it are tried.
+    """
+    r = target - paid
+    if paid + r == target:
+        return r
+    for direction in (math.inf, -math.inf):
+        c = r
+        for _ in range(4):
+            c = math.nextafter(c, direction)
+            if paid + c == target:
+                return c
+    return r
+
+
+class OpenSpielVectorEnv:
+    """``batch`` pyspiel states stepped together; see :class:`games.core.VectorEnv`.
+
+    Extra read-only hooks: ``states`` (the live pyspiel state of every copy;
+    do not mutate) and ``returns()`` (the game's own returns of every copy).
+    """
+
+    def __init__(self, game: OpenSpielGame, batch: int, seed: int, *, first_copy: int = 0):
+        if batch < 1:
+            raise GameError(f"batch must be at least 1, got {batch}")
+        self.game = game
+        self.info = game.info
+        self.batch = batch
+        self.seed = seed
+        self.first_copy = first_copy
+        n_players, n_actions = game.info.num_players, game.info.num_actions
+        self._psg = game.pyspiel_game
+        self._P, self._A = n_players, n_actions
+        self._sequential = game.info.dynamics == SEQUENTIAL
+        self._chance = game.has_chance
+        self._terminal_only = game.terminal_rewards_only
+        self._uniform = [_uniforms(copy_rng(seed, first_copy + b)).__next__ for b in range(batch)]
+        # One observer per copy and player: set_from writes into its own numpy
+        # tensor, and one bytearray join per step gathers them all (8x faster
+        # than np.concatenate over B * P small arrays).
+        observers = [[game.make_observer() for _ in range(n_players)] for _ in range(batch)]
+        self._setters = [[getattr(o, "_observation", o).set_from for o in row] for row in observers]
+        self._views = [o.tensor for row in observers for o in row]
+        if not all(v.dtype == np.float32 and v.flags.c_contiguous for v in self._views):
+            raise GameError(f"{game.info.name}: its observer tensors are not float32 arrays")
+        self._buffers = [memoryview(v).cast("B") for v in self._views]
+        self.states: list[pyspiel.State] = [None] * batch  # type: ignore[list-item]
+        self._cur = [_TERMINAL] * batch
+        self._paid = [[0.0] * n_players for _ in range(batch)]
+        self._legal = np.zeros((batch, n_players, n_actions), dtype=bool)
+        self._acting = np.zeros((batch, n_players), dtype=bool)
+        self._done = np.ones(batch, dtype=bool)
+        self._all = list(range(batch))
+
+    # ------------------------------------------------------------------ public
+
+    def reset(self, mask: np.ndarray | None = None) -> TimeStep:
+        if mask is None:
+            rows = self._all
+        else:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.shape != (self.batch,):
+                raise GameError(f"reset mask must have shape ({self.batch},), got {mask.shape}")
+            rows = np.flatnonzero(mask).tolist()
+        rewards = np.zeros((self.batch, self._P))
+        if rows:
+            psg, states, paid, zero = self._psg, self.states, self._paid, [0.0] * self._P
+            for b in rows:
+                s = psg.new_initial_state()
+                states[b] = s
+                paid[b] = list(zero)
+            self._legal[rows] = False
+            self._acting[rows] = False
+            self._done[rows] = False
+            self._settle(rows, rewards)
+        return self._timestep(rewards)
+
+    def step(self, actions: np.ndarray) -> TimeStep:
+        actions = np.asarray(actions)
+        if actions.shape != (self.batch, self._P):
+            raise GameError(
+                f"actions must have shape ({self.batch}, {self._P}) [B, P], got {actions.shape}"
+            )
+        acting = np.flatnonzero(self._acting.reshape(-1))  # b * P + p, sorted by b
+        chosen = actions.reshape(-1)[acting]
+        self._check_legal(acting, chosen, actions)
+        rewards = np.zeros((self.batch, self._P))
+        if acting.size:
+            if self._sequential:
+                self._advance_sequential((acting // self._P).tolist(), chosen.tolist(), rewards)
+            else:
+                rows = np.flatnonzero(~self._done)
+                self._advance_joint(rows.tolist(), actions[rows].tolist(), rewards)
+        return self._timestep(rewards)
+
+    def returns(self) -> np.ndarray:
+        """``[B, P] float64``: ``state.returns()`` of every copy."""
+        return np.array([s.returns() for s in self.states], dtype=np.float64)
+
+    # ------------------------------------------------------------------ inside
+
+    def _timestep(self, rewards: np.ndarray) -> TimeStep:
+        obs = np.frombuffer(bytearray().join(self._buffers), dtype=np.float32)
+        obs = obs.reshape(self.batch, self._P, -1)
+        return TimeStep(
+            obs=obs,
+            legal=self._legal.copy(),
+            acting=self._acting.copy(),
+            rewards=rewards,
+            done=self._done.copy(),
+            state=obs.reshape(self.batch, -1).copy(),
+        )
+
+    def _check_legal(self, acting: np.ndarray, chosen: np.ndarray, actions: np.ndarray) -> None:
+        inside = (chosen >= 0) & (chosen < self._A)
+        ok = inside.all() and self._legal.reshape(-1, self._A)[acting, chosen].all()
+        if ok:
+            return
+        safe = np.where(inside, chosen, 0)
+        bad = ~(inside & self._legal.reshape(-1, self._A)[acting, safe])
+        b, p = divmod(int(acting[np.argmax(bad)]), self._P)
+        legal = np.flatnonzero(self._legal[b, p]).tolist()
+        raise GameError(
+            f"illegal action {actions[b, p]} for player {p} in env {b}: legal actions are {legal}"
+        )
+
+    def _sample_chance(self, s: pyspiel.State, b: int) -> int:
+        """Play chance nodes from copy ``b``'s stream; return the next player id."""
+        uniform = self._uniform[b]
+        p = _CHANCE
+        while p == _CHANCE:
+            u = uniform()
+            c = 0.0
+            for a, prob in s.chance_outcomes():  # noqa: B007 (a is the pick)
+                c += prob
+                if u < c:
+                    break
+            s.apply_action(a)
+            p = s.current_player()
+        return p
+
+    def _pay(self, s: pyspiel.State, b: int) -> list[float]:
+        """This transition's rewards: ``returns()`` minus what was already paid."""
+        paid = self._paid[b]
+        r = [exact_increment(old, new) for old, new in zip(paid, s.returns())]
+        self._paid[b] = [old + x for old, x in zip(paid, r)]
+        return r
+
+    def _observe_safely(self, b: int, s: pyspiel.State) -> None:
+        """Every player's observation of copy ``b``; zeros where the game refuses."""
+        for p, set_from in enumerate(self._setters[b]):
+            _observe(set_from, self._views[b * self._P + p], s, p)
+
+    def _finish(self, finished: list[int], paid: list, rewards: np.ndarray) -> None:
+        """Mark ``finished`` rows done; write rewards of the rows in ``paid``."""
+        if finished:
+            self._done[finished] = True
+        if paid:
+            rows, values = zip(*paid)
+            rewards[list(rows)] = values
+
+    def _scatter(self, bp: list[int], lists: list[list[int]]) -> None:
+        """Mark flat rows ``bp`` (``b * P + p``) acting, with legal actions ``lists``."""
+        if not bp:
+            return
+        lens = np.fromiter(map(len, lists), dtype=np.intp, count=len(lists))
+        acts = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.intp)
+        idx = np.asarray(bp, dtype=np.intp)
+        self._legal.reshape(-1)[np.repeat(idx * self._A, lens) + acts] = True
+        self._acting.reshape(-1)[idx] = True
+
+    def _settle(self, rows: list[int], rewards: np.ndarray, joints: list | None = None) -> None:
+        """Apply ``joints`` (if given) to ``rows``, play chance, observe, find who acts.
+
+        The caller has cleared ``legal``/``acting`` of these rows.
+        """
+        n_players, states, cur, setters = self._P, self.states, self._cur, self._setters
+        sample_chance, pay, terminal_only = self._sample_chance, self._pay, self._terminal_only
+        bp, lists, finished, paid = [], [], [], []
+        for i, b in enumerate(rows):
+            s = states[b]
+            if joints is not None:
+                p = cur[b]
+                if p == _SIMULTANEOUS:
+                    s.apply_actions(joints[i])
+                else:
+                    s.apply_action(joints[i][p])
+            p = s.current_player()
+            if p == _CHANCE:
+                p = sample_chance(s, b)
+            cur[b] = p
+            if p >= 0:
+                bp.append(b * n_players + p)
+                lists.append(s.legal_actions(p))
+            elif p == _SIMULTANEOUS:
+                for q in range(n_players):
+                    la = s.legal_actions(q)
+                    if la:
+                        bp.append(b * n_players + q)
+                        lists.append(la)
+            else:
+                finished.append(b)
+            try:
+                for q, set_from in enumerate(setters[b]):
+                    set_from(s, q)
+            except (pyspiel.SpielError, RuntimeError, ValueError, IndexError):
+                self._observe_safely(b, s)
+            if not terminal_only:
+                paid.append((b, pay(s, b)))
+            elif p == _TERMINAL:
+                paid.append((b, s.returns()))
+        self._finish(finished, paid, rewards)
+        self._scatter(bp, lists)
+
+    def _advance_sequential(self, rows: list[int], acts: list[int], rewards: np.ndarray) -> None:
+        """One decision in every unfinished copy of a turn-based game (the hot loop)."""
+        n_players, states, cur, setters = self._P, self.states, self._cur, self._setters
+        chance, terminal_only = self._chance, self._terminal_only
+        sample_chance, pay = self._sample_chance, self._pay
+        bp, lists, finished, paid = [], [], [], []
+        for b, a in zip(rows, acts):
+            s = states[b]
+            s.apply_action(a)
+            p = s.current_player()
+            if chance and p == _CHANCE:
+                p = sample_chance(s, b)
+            cur[b] = p
+            if p >= 0:
+                bp.append(b * n_players + p)
+                lists.append(s.legal_actions())
+                if not terminal_only:
+                    paid.append((b, pay(s, b)))
+            else:
+                if p != _TERMINAL:
+                    raise GameError(f"{self.info.name}: simultaneous node in a sequential game")
+                finished.append(b)
+                if terminal_only:
+                    paid.append((b, s.returns()))
+                else:
+                    paid.append((b, pay(s, b)))
+            try:
+                for q, set_from in enumerate(setters[b]):
+                    set_from(s, q)
+            except (pyspiel.SpielError, RuntimeError, ValueError, IndexError):
+                self._observe_safely(b, s)
+        self._legal.fill(False)
+        self._acting.fill(False)
+        self._finish(finished, paid, rewards)
+        self._scatter(bp, lists)
+
+    def _advance_joint(self, rows: list[int], joints: list[list[int]], rewards) -> None:
+        """One (joint) decision in every unfinished copy, at simultaneous or turn nodes."""
+        self._legal.fill(False)
+        self._acting.fill(False)
+        self._settle(rows, rewards, joints)
