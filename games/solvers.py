@@ -185,6 +185,28 @@ def _indifference(M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return z[:, :k], z[:, k], ok
 
 
+_PAIRS_PER_CHUNK = 16384
+
+
+def _support_pairs(A, B, sup_r, sup_c, tol):
+    """The equilibria among support pairs ``(sup_r[t], sup_c[t])``, all of one size ``k``."""
+    m, n = A.shape
+    # y on J makes the rows I of A indifferent; x on I makes the columns J of B indifferent.
+    y_sup, u, ok_y = _indifference(A[sup_r[:, :, None], sup_c[:, None, :]])
+    x_sup, v, ok_x = _indifference(np.swapaxes(B[sup_r[:, :, None], sup_c[:, None, :]], 1, 2))
+    ok = ok_y & ok_x & np.all(y_sup >= -tol, axis=1) & np.all(x_sup >= -tol, axis=1)
+    idx = np.flatnonzero(ok)
+    x = np.zeros((len(idx), m))
+    y = np.zeros((len(idx), n))
+    np.put_along_axis(x, sup_r[idx], np.clip(x_sup[idx], 0.0, None), axis=1)
+    np.put_along_axis(y, sup_c[idx], np.clip(y_sup[idx], 0.0, None), axis=1)
+    x /= x.sum(axis=1, keepdims=True)
+    y /= y.sum(axis=1, keepdims=True)
+    # no action outside the supports pays more than the indifference payoffs u, v
+    best = ((y @ A.T).max(axis=1) <= u[idx] + tol) & ((x @ B).max(axis=1) <= v[idx] + tol)
+    return [(x[t], y[t]) for t in np.flatnonzero(best)]
+
+
 def support_enumeration(
     A: np.ndarray, B: np.ndarray, tol: float = 1e-9
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -201,7 +223,8 @@ def support_enumeration(
     equilibrium has equal-size supports. In degenerate games (ties, e.g.
     equal payoffs in a column) it returns the equilibria whose systems are
     nonsingular and may miss others, including continua of equilibria. Cost
-    grows like ``C(m + n, n)``: about 10x10 in a few seconds.
+    grows like ``C(m + n, n)`` linear systems, batched in numpy: 10x10 takes
+    about 0.7 s, 12x12 about 10 s; use it up to about 10x10.
 
     Args:
         A: row player's payoffs ``[m, n]``.
@@ -226,31 +249,16 @@ def support_enumeration(
     for k in range(1, min(m, n) + 1):
         rows = np.array(list(itertools.combinations(range(m), k)))  # [nI, k]
         cols = np.array(list(itertools.combinations(range(n), k)))  # [nJ, k]
-        ii = np.repeat(np.arange(len(rows)), len(cols))
-        jj = np.tile(np.arange(len(cols)), len(rows))
-        sup_r, sup_c = rows[ii], cols[jj]  # [N, k] each: supports I and J
-        # y on J makes the rows I of A indifferent; x on I makes the columns J of B indifferent.
-        y_sup, u, ok_y = _indifference(A[sup_r[:, :, None], sup_c[:, None, :]])
-        x_sup, v, ok_x = _indifference(np.swapaxes(B[sup_r[:, :, None], sup_c[:, None, :]], 1, 2))
-        ok = ok_y & ok_x & np.all(y_sup >= -tol, axis=1) & np.all(x_sup >= -tol, axis=1)
-        if not ok.any():
-            continue
-        idx = np.flatnonzero(ok)
-        x = np.zeros((len(idx), m))
-        y = np.zeros((len(idx), n))
-        np.put_along_axis(x, sup_r[idx], np.clip(x_sup[idx], 0.0, None), axis=1)
-        np.put_along_axis(y, sup_c[idx], np.clip(y_sup[idx], 0.0, None), axis=1)
-        x /= x.sum(axis=1, keepdims=True)
-        y /= y.sum(axis=1, keepdims=True)
-        row_pay = y @ A.T  # [N, m]: each row's payoff against y
-        col_pay = x @ B  # [N, n]
-        best = (row_pay.max(axis=1) <= u[idx] + tol) & (col_pay.max(axis=1) <= v[idx] + tol)
-        for t in np.flatnonzero(best):
-            if not any(
-                np.allclose(x[t], fx, atol=1e-7) and np.allclose(y[t], fy, atol=1e-7)
-                for fx, fy in found
-            ):
-                found.append((x[t], y[t]))
+        num_pairs = len(rows) * len(cols)
+        for lo in range(0, num_pairs, _PAIRS_PER_CHUNK):  # bounded memory
+            pair = np.arange(lo, min(lo + _PAIRS_PER_CHUNK, num_pairs))
+            sup_r, sup_c = rows[pair // len(cols)], cols[pair % len(cols)]  # [N, k]: I and J
+            for x, y in _support_pairs(A, B, sup_r, sup_c, tol):
+                if not any(
+                    np.allclose(x, fx, atol=1e-7) and np.allclose(y, fy, atol=1e-7)
+                    for fx, fy in found
+                ):
+                    found.append((x, y))
     return found
 
 
