@@ -60,11 +60,15 @@ def cmd_games(args) -> int:
     from rich.table import Table
 
     table = Table(title=f"{len(rows)} games (load any with its name; OpenSpiel names take parameters)")
-    for col in ("name", "players", "kind", "dynamics", "actions"):
-        table.add_column(col)
+    table.add_column("name", no_wrap=True)
+    for col in ("players", "kind", "dynamics", "actions"):
+        table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(r["name"], str(r["players"]), r["kind"], r["dynamics"], str(r["actions"]))
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=110)
+    console.print(table)
     return 0
 
 
@@ -99,7 +103,7 @@ def cmd_solve(args) -> int:
     game = games.load(args.spec)
     if not isinstance(game, MatrixGame):
         pg = getattr(game, "pyspiel_game", None)
-        if pg is None:
+        if pg is None or game.info.dynamics != "simultaneous" or game.info.max_episode_length != 1:
             raise games.GameError(f"{args.spec}: 'arena solve' takes normal-form games (matrix:NAME, a .toml file, matrix_* or nfg_game)")
         game = from_openspiel(pg)
     profiles = solve(game, args.method)
