@@ -286,7 +286,7 @@ class MatrixGame(Game):
             dynamics=SIMULTANEOUS,
             obs_size=obs_size,
             state_size=obs_size,
-            reward_range=_return_range(self._rewards, self._next_flat, self._horizon),
+            reward_range=_return_range(self._rewards, self._next_flat, episode_len),
             max_episode_length=episode_len,
         )
 
