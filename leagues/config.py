@@ -1,0 +1,580 @@
+"""League configuration: frozen dataclasses filled from a TOML file.
+
+``load_config(path)`` reads and validates everything up front (sections, keys,
+types, ranges, enum values, the game spec, algorithm names and their
+hyperparameter names) and raises :class:`ConfigError` with one line that names
+the file, the key path and the fix, e.g.::
+
+    league.toml: learner[0].matchmaking: 'pfs' is not one of uniform, latest,
+    self_play, pfsp, nash; did you mean pfsp?
+
+The format is documented in ``docs/league_config.md``. ``config_to_dict`` and
+``config_from_dict`` round-trip a config through plain JSON-able data (the
+store keeps both the TOML text and this form).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import difflib
+import importlib.util
+import json
+import re
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from agents.registry import ALGORITHMS
+from leagues.matchmaking import PFSP_WEIGHTINGS, RULES
+from leagues.pool import EVICTIONS, MAIN, ROLES
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser as a package
+    import tomli as tomllib
+
+
+class ConfigError(ValueError):
+    """A league config that cannot be used; the message is one line naming the key and the fix."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """The ``[league]`` table: what is played and for how long."""
+
+    name: str = "league"
+    """Name of the league (reports, default store file name)."""
+    game: str = "matrix:rock_paper_scissors"
+    """Game spec for games.load: an OpenSpiel name, 'matrix:NAME', a .toml path or 'pettingzoo:...'."""
+    seed: int = 0
+    """Master seed; every learner, matchmaker and evaluation draws from streams derived from it."""
+    steps: int = 100_000
+    """Env steps (summed over copies) each learner trains for."""
+    batch: int = 64
+    """Env copies stepped together in a rollout."""
+    rollout_len: int = 16
+    """Steps per rollout (one learner update per rollout)."""
+    device: str = "cpu"
+    """Torch device of the learners: 'cpu', 'cuda', 'cuda:N' or 'mps'."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LearnerConfig:
+    """One ``[[learner]]`` table: a live learner of the league."""
+
+    name: str = "main"
+    """Unique name (no '@': snapshots are named '<learner>@<step>')."""
+    algorithm: str = "mappo"
+    """Algorithm, one of agents.registry.ALGORITHMS."""
+    role: str = MAIN
+    """AlphaStar role (Vinyals et al. 2019): main, main_exploiter or league_exploiter."""
+    matchmaking: str = "self_play"
+    """How opponents are drawn: uniform, latest, self_play, pfsp or nash."""
+    reset_every: int = 0
+    """Exploiters only: reset the weights every this many learner steps (0: never)."""
+    reset_to: str = "initial"
+    """What an exploiter resets to: 'initial' (fresh weights) or the name of a main learner."""
+    config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """Hyperparameters of the algorithm's config dataclass ([learner.config]); the rest keep their defaults."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SnapshotConfig:
+    """The ``[snapshots]`` table: when learners are frozen into the pool."""
+
+    every_steps: int = 10_000
+    """Freeze each learner every this many of its env steps (0: only by win rate)."""
+    win_rate_threshold: float | None = None
+    """Also freeze as soon as the learner's win rate against its opponents reaches this (absent: off)."""
+    capacity: int = 50
+    """Most active snapshots in the pool (learners and references do not count)."""
+    eviction: str = "oldest"
+    """Which snapshot leaves a full pool: 'oldest' or 'lowest_rating'."""
+    keep_first: bool = True
+    """Never evict a learner's first snapshot (its initial weights)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class MatchmakingConfig:
+    """The ``[matchmaking]`` table: parameters of the rules."""
+
+    past_prob: float = 0.2
+    """self_play: probability of a past snapshot instead of the learner itself (80/20)."""
+    pfsp_weighting: str = "hard"
+    """pfsp: 'hard' f(x) = (1 - x)^p or 'var' f(x) = x (1 - x), x the learner's win rate."""
+    pfsp_p: float = 2.0
+    """pfsp: the exponent p of the hard weighting."""
+    payoff_decay: float = 0.99
+    """Each new result of a pair first multiplies its earlier counts by this (1: plain counts)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RatingsConfig:
+    """The ``[ratings]`` table."""
+
+    elo_k: float = 16.0
+    """K-factor of online Elo (points moved by a fully unexpected result)."""
+    initial: float = 1200.0
+    """Rating of a new member (Elo, mElo) and the mean of batch Bradley-Terry ratings."""
+    bt_prior: float = 0.1
+    """Bradley-Terry pseudo-wins per ordered pair, so unbeaten members get finite ratings."""
+    melo_k: int = 1
+    """mElo2k: number of 2-d cyclic components k."""
+    melo_lr_rating: float = 16.0
+    """mElo2k online learning rate of the ratings (Elo points)."""
+    melo_lr_cycle: float = 0.1
+    """mElo2k online learning rate of the cyclic vectors."""
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationConfig:
+    """The ``[evaluation]`` table: round-robin matches among active members."""
+
+    games_per_pair: int = 64
+    """Games per pair of members in each evaluation round (seats rotate)."""
+    every_steps: int = 20_000
+    """Run an evaluation round every this many learner steps (0: never)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ReferenceConfig:
+    """One ``[[reference]]`` table: a fixed opponent."""
+
+    name: str = "random"
+    """Unique name."""
+    policy: str = "random"
+    """'random' (uniform over legal actions) or a checkpoint directory (relative to the TOML file)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LeagueConfig:
+    """A whole league: one TOML file."""
+
+    league: RunConfig = dataclasses.field(default_factory=RunConfig)
+    """[league]."""
+    learners: tuple[LearnerConfig, ...] = (LearnerConfig(),)
+    """[[learner]] tables, at least one."""
+    snapshots: SnapshotConfig = dataclasses.field(default_factory=SnapshotConfig)
+    """[snapshots]."""
+    matchmaking: MatchmakingConfig = dataclasses.field(default_factory=MatchmakingConfig)
+    """[matchmaking]."""
+    ratings: RatingsConfig = dataclasses.field(default_factory=RatingsConfig)
+    """[ratings]."""
+    evaluation: EvaluationConfig = dataclasses.field(default_factory=EvaluationConfig)
+    """[evaluation]."""
+    references: tuple[ReferenceConfig, ...] = ()
+    """[[reference]] tables."""
+
+    def learner(self, name: str) -> LearnerConfig:
+        for lc in self.learners:
+            if lc.name == name:
+                return lc
+        raise KeyError(f"no learner named '{name}'")
+
+
+# TOML name -> (LeagueConfig field, section class, is an array of tables)
+SECTIONS: dict[str, tuple[str, type, bool]] = {
+    "league": ("league", RunConfig, False),
+    "learner": ("learners", LearnerConfig, True),
+    "snapshots": ("snapshots", SnapshotConfig, False),
+    "matchmaking": ("matchmaking", MatchmakingConfig, False),
+    "ratings": ("ratings", RatingsConfig, False),
+    "evaluation": ("evaluation", EvaluationConfig, False),
+    "reference": ("references", ReferenceConfig, True),
+}
+
+# (section, key) -> allowed values
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("learner", "algorithm"): tuple(ALGORITHMS),
+    ("learner", "role"): ROLES,
+    ("learner", "matchmaking"): RULES,
+    ("snapshots", "eviction"): EVICTIONS,
+    ("matchmaking", "pfsp_weighting"): PFSP_WEIGHTINGS,
+}
+
+# (section, key) -> (low, high, low inclusive, high inclusive); None: unbounded
+_RANGES: dict[tuple[str, str], tuple[float | None, float | None, bool, bool]] = {
+    ("league", "seed"): (0, None, True, True),
+    ("league", "steps"): (1, None, True, True),
+    ("league", "batch"): (1, None, True, True),
+    ("league", "rollout_len"): (1, None, True, True),
+    ("learner", "reset_every"): (0, None, True, True),
+    ("snapshots", "every_steps"): (0, None, True, True),
+    ("snapshots", "win_rate_threshold"): (0, 1, False, True),
+    ("snapshots", "capacity"): (1, None, True, True),
+    ("matchmaking", "past_prob"): (0, 1, True, True),
+    ("matchmaking", "pfsp_p"): (0, None, False, True),
+    ("matchmaking", "payoff_decay"): (0, 1, False, True),
+    ("ratings", "elo_k"): (0, None, False, True),
+    ("ratings", "bt_prior"): (0, None, False, True),
+    ("ratings", "melo_k"): (1, None, True, True),
+    ("ratings", "melo_lr_rating"): (0, None, False, True),
+    ("ratings", "melo_lr_cycle"): (0, None, False, True),
+    ("evaluation", "games_per_pair"): (1, None, True, True),
+    ("evaluation", "every_steps"): (0, None, True, True),
+}
+
+_DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
+
+
+# ---------------------------------------------------------------------------
+# Loading
+
+
+def load_config(path: str | Path) -> LeagueConfig:
+    """Read and validate a league TOML file.
+
+    Raises:
+        ConfigError: missing file, malformed TOML (file, line and column), or any
+            invalid entry (the key path and the fix).
+    """
+    path = Path(path)
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{where}: no such file; pass the path of a league TOML file (see docs/league_config.md)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(
+            f"{where}: cannot read the file ({e.__class__.__name__}: {e}); check the path and its permissions"
+        ) from None
+    return config_from_dict(parse_toml(text, where), where, base_dir=path.parent)
+
+
+def parse_toml(text: str, where: str = "config") -> dict:
+    """``tomllib.loads`` with a one-line error naming the file, line and column."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        msg = str(e)
+        m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", msg)
+        if m:
+            line, col = int(m.group(1)), int(m.group(2))
+            msg = msg[: m.start()]
+        else:
+            m = re.search(r"\s*\(at end of document\)$", msg)
+            lines = text.splitlines() or [""]
+            line, col = len(lines), len(lines[-1]) + 1
+            if m:
+                msg = msg[: m.start()]
+        raise ConfigError(
+            f"{where}:{line}:{col}: malformed TOML: {msg}; fix the syntax at line {line}, column {col}"
+        ) from None
+
+
+def config_from_dict(
+    d: Mapping[str, Any],
+    where: str = "config",
+    *,
+    base_dir: str | Path | None = None,
+    check_game: bool = True,
+) -> LeagueConfig:
+    """Build and validate a :class:`LeagueConfig` from TOML-shaped data.
+
+    Args:
+        d: ``{"league": {...}, "learner": [{...}], ...}`` as parsed from TOML
+            (or produced by :func:`config_to_dict`).
+        where: the file name errors start with.
+        base_dir: relative game files and reference checkpoints are resolved
+            against it (the TOML file's directory); default: the working directory.
+        check_game: load the game with ``games.load`` to validate its spec.
+    """
+    if not isinstance(d, Mapping):
+        raise ConfigError(f"{where}: expected a table of sections, got {type(d).__name__}")
+    base = Path(base_dir) if base_dir is not None else Path(".")
+    for key in d:
+        if key not in SECTIONS:
+            raise ConfigError(f"{where}: {key}: unknown section; {_hint(key, SECTIONS)}")
+    parts: dict[str, Any] = {}
+    for toml_name, (field, cls, is_array) in SECTIONS.items():
+        if toml_name not in d:
+            continue
+        raw = d[toml_name]
+        if is_array:
+            if not isinstance(raw, list) or not all(isinstance(t, Mapping) for t in raw):
+                raise ConfigError(
+                    f"{where}: {toml_name}: expected an array of tables; write [[{toml_name}]] above each entry"
+                )
+            parts[field] = tuple(
+                _section(t, cls, toml_name, f"{toml_name}[{k}]", where) for k, t in enumerate(raw)
+            )
+        else:
+            if not isinstance(raw, Mapping):
+                raise ConfigError(
+                    f"{where}: {toml_name}: expected a table; write [{toml_name}] above its keys"
+                )
+            parts[field] = _section(raw, cls, toml_name, toml_name, where)
+    cfg = LeagueConfig(**parts)
+    cfg = _check_league(cfg, where, base, check_game)
+    return cfg
+
+
+def config_to_dict(cfg: LeagueConfig) -> dict:
+    """TOML-shaped, JSON-able data; ``config_from_dict(config_to_dict(c)) == c``."""
+    out: dict[str, Any] = {}
+    for toml_name, (field, _cls, is_array) in SECTIONS.items():
+        value = getattr(cfg, field)
+        if is_array:
+            out[toml_name] = [_plain(dataclasses.asdict(v)) for v in value]
+        else:
+            out[toml_name] = _plain(dataclasses.asdict(value))
+    return out
+
+
+def config_json(cfg: LeagueConfig) -> str:
+    """:func:`config_to_dict` as sorted JSON (what the store keeps)."""
+    return json.dumps(config_to_dict(cfg), sort_keys=True)
+
+
+def _plain(d: dict) -> dict:
+    return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in d.items() if v is not None}
+
+
+# ---------------------------------------------------------------------------
+# Validation
+
+
+def _hint(name: str, known) -> str:
+    known = list(known)
+    close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.5)
+    if close:
+        return f"did you mean {close[0]}?"
+    return f"known: {', '.join(known)}"
+
+
+def _section(raw: Mapping[str, Any], cls: type, section: str, path: str, where: str):
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in raw.items():
+        if key not in fields:
+            raise ConfigError(f"{where}: {path}.{key}: unknown key; {_hint(key, fields)}")
+        values[key] = _check_value(value, hints[key], section, key, f"{path}.{key}", where)
+    return cls(**values)
+
+
+def _type_name(t) -> str:
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(
+        t, str(t)
+    )
+
+
+def _check_value(value: Any, hint, section: str, key: str, path: str, where: str):
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType) and type(None) in args:
+        hint = next(a for a in args if a is not type(None))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(
+                f"{where}: {path}: expected true or false, got {value!r}; write {key} = true or {key} = false"
+            )
+    elif hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                fix = f"write {key} = {int(value)}"
+            elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+                fix = f"write {key} = {value.strip()} (no quotes)"
+            else:
+                fix = "give a whole number"
+            raise ConfigError(f"{where}: {path}: expected an integer, got {value!r}; {fix}")
+    elif hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(
+                f"{where}: {path}: expected a number, got {value!r}; give a number without quotes, e.g. {key} = 0.5"
+            )
+        value = float(value)
+    elif hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(
+                f'{where}: {path}: expected a string, got {value!r}; write {key} = "..." (with quotes)'
+            )
+    elif typing.get_origin(hint) is Mapping or hint is Mapping:
+        if not isinstance(value, Mapping):
+            raise ConfigError(
+                f"{where}: {path}: expected a table; write [{path.split('.')[0].split('[')[0]}.{key}] above its keys"
+            )
+        value = dict(value)
+    choices = _CHOICES.get((section, key))
+    if choices is not None and value not in choices:
+        close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
+        fix = f"did you mean {close[0]}?" if close else f"pick one of {', '.join(choices)}"
+        raise ConfigError(f"{where}: {path}: {value!r} is not one of {', '.join(choices)}; {fix}")
+    bounds = _RANGES.get((section, key))
+    if bounds is not None:
+        lo, hi, lo_in, hi_in = bounds
+        bad = (lo is not None and (value < lo if lo_in else value <= lo)) or (
+            hi is not None and (value > hi if hi_in else value >= hi)
+        )
+        if bad:
+            left = "[" if lo_in else "("
+            right = "]" if hi_in else ")"
+            rng = f"{left}{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}{right}"
+            raise ConfigError(f"{where}: {path}: {value!r} is out of range; give a value in {rng}")
+    return value
+
+
+def _check_league(cfg: LeagueConfig, where: str, base: Path, check_game: bool) -> LeagueConfig:
+    run = cfg.league
+    if not _DEVICE.match(run.device):
+        raise ConfigError(
+            f"{where}: league.device: {run.device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:0' or 'mps'"
+        )
+    game = run.game.strip()
+    if not game:
+        raise ConfigError(
+            f'{where}: league.game: empty game spec; give e.g. "kuhn_poker" or "matrix:rock_paper_scissors"'
+        )
+    if game.endswith(".toml") and not Path(game).is_absolute():
+        game = str((base / game).resolve())
+    if check_game:
+        import games
+
+        try:
+            games.load(game)
+        except games.GameError as e:
+            raise ConfigError(f"{where}: league.game: {e}") from None
+    run = dataclasses.replace(run, game=game)
+
+    if not cfg.learners:
+        raise ConfigError(
+            f"{where}: learner: no learners; add a [[learner]] table with name and algorithm"
+        )
+    names: dict[str, str] = {}
+    mains = {lc.name for lc in cfg.learners if lc.role == MAIN}
+    for k, lc in enumerate(cfg.learners):
+        path = f"learner[{k}]"
+        _check_name(lc.name, f"{path}.name", names, where)
+        names[lc.name] = path
+        if lc.reset_every and lc.role == MAIN:
+            raise ConfigError(
+                f'{where}: {path}.reset_every: a main learner never resets; remove reset_every or set role = "main_exploiter"'
+            )
+        if lc.reset_to != "initial" and lc.reset_to not in mains:
+            known = ["initial", *sorted(mains)]
+            raise ConfigError(
+                f"{where}: {path}.reset_to: {lc.reset_to!r} is neither 'initial' nor a main learner; {_hint(lc.reset_to, known)}"
+            )
+        _check_hyperparameters(lc, f"{path}.config", where)
+    refs = []
+    for k, rc in enumerate(cfg.references):
+        path = f"reference[{k}]"
+        _check_name(rc.name, f"{path}.name", names, where)
+        names[rc.name] = path
+        refs.append(
+            dataclasses.replace(
+                rc, policy=_check_reference_policy(rc.policy, f"{path}.policy", base, game, where)
+            )
+        )
+    return dataclasses.replace(cfg, league=run, references=tuple(refs))
+
+
+def _check_name(name: str, path: str, seen: dict[str, str], where: str) -> None:
+    if not name or "@" in name:
+        raise ConfigError(
+            f"{where}: {path}: {name!r} is not a usable name; give a non-empty name without '@'"
+        )
+    if name in seen:
+        raise ConfigError(
+            f"{where}: {path}: {name!r} is already the name of {seen[name]}; names must be unique"
+        )
+
+
+def _check_reference_policy(policy: str, path: str, base: Path, game: str, where: str) -> str:
+    if policy == "random":
+        return policy
+    p = Path(policy)
+    p = p if p.is_absolute() else (base / p).resolve()
+    spec = p / "spec.json"  # agents.checkpoint.SPEC (not imported: torch)
+    if not spec.exists():
+        raise ConfigError(
+            f"{where}: {path}: {policy!r} is neither 'random' nor a checkpoint directory ({spec} not found); give 'random' or a directory written by 'arena train'"
+        )
+    try:
+        trained_on = json.loads(spec.read_text()).get("game")
+    except (OSError, ValueError, AttributeError):
+        raise ConfigError(
+            f"{where}: {path}: {spec} is not a readable checkpoint spec; re-create the checkpoint"
+        ) from None
+    if trained_on is not None and trained_on != game:
+        raise ConfigError(
+            f"{where}: {path}: the checkpoint was trained on {trained_on!r}, not {game!r}; use a checkpoint of this game"
+        )
+    return str(p)
+
+
+def algorithm_fields(algorithm: str) -> dict[str, str]:
+    """Field name -> annotation text of an algorithm's config dataclass.
+
+    Read from the source with ``ast`` (no import, so no torch), following base
+    classes defined in the same module or imported with ``from X import Y``,
+    e.g. ``{"lr_actor": "float", "hidden": "tuple[int, ...]", ...}``.
+
+    Raises:
+        ConfigError: the algorithm is unknown or its module is not installed.
+    """
+    if algorithm not in ALGORITHMS:
+        raise ConfigError(f"unknown algorithm {algorithm!r}; pick one of {', '.join(ALGORITHMS)}")
+    module, _cls, config_cls = ALGORITHMS[algorithm]
+    fields = _class_fields(module, config_cls, depth=0)
+    if fields is None:
+        raise ConfigError(
+            f"algorithm {algorithm!r} needs {module}.{config_cls}, which is not installed; pick another algorithm"
+        )
+    return fields
+
+
+def _class_fields(module: str, cls: str, depth: int) -> dict[str, str] | None:
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py") or depth > 5:
+        return None
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    imported = {
+        alias.asname or alias.name: (node.module, alias.name)
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+        for alias in node.names
+    }
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == cls:
+            fields: dict[str, str] = {}
+            for base in node.bases:
+                if isinstance(base, ast.Name):
+                    src = imported.get(base.id, (module, base.id))
+                    fields.update(_class_fields(*src, depth=depth + 1) or {})
+            for s in node.body:
+                if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name):
+                    fields[s.target.id] = ast.unparse(s.annotation)
+            return fields
+    return None
+
+
+_ANNOTATION_TYPES = {"int": int, "float": float, "bool": bool, "str": str}
+
+
+def _check_hyperparameters(lc: LearnerConfig, path: str, where: str) -> None:
+    try:
+        fields = algorithm_fields(lc.algorithm)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {path.rsplit('.', 1)[0]}.algorithm: {e}") from None
+    for key, value in lc.config.items():
+        if key not in fields:
+            raise ConfigError(
+                f"{where}: {path}.{key}: not a hyperparameter of {lc.algorithm}; {_hint(key, fields)}"
+            )
+        ann = fields[key]
+        t = _ANNOTATION_TYPES.get(ann)
+        if t is not None:
+            _check_value(value, t, "", key, f"{path}.{key}", where)
+        elif ann.startswith("tuple[int"):
+            if not isinstance(value, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value
+            ):
+                raise ConfigError(
+                    f"{where}: {path}.{key}: expected a list of integers, got {value!r}; write {key} = [64, 64]"
+                )
