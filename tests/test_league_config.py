@@ -155,7 +155,7 @@ ERRORS = [
     (
         '[[learner]]\n[learner.config]\nlr_actor = "fast"\n',
         "learner[0].config.lr_actor: expected a number, got 'fast'",
-        "no quotes",
+        "without quotes",
     ),
     (
         "[[learner]]\n[learner.config]\nhidden = 64\n",
