@@ -593,10 +593,10 @@ def exact_payoff_table(
 class ExploiterConfig:
     """How the exploiter lower bound is measured."""
 
-    algo: str = "mappo"
+    algo: str = "iql"
     """Learner trained as the best responder (an agents.registry name)."""
-    train_share: float = 0.8
-    """Share of the budget spent training; the rest measures the returns."""
+    overrides: tuple[tuple[str, object], ...] = ()
+    """Config overrides of that learner, as (field, value) pairs."""
     batch: int = 64
     """Environment copies stepped together while training."""
     eval_games: int = 4000
@@ -626,8 +626,8 @@ def exploiter_lower_bound(
 
     A learner (``config.algo``) is trained with :func:`arena.train.train`
     against the frozen ``policy`` (the learner takes a random seat per
-    episode, the policy the others) for ``train_share * budget`` seconds.
-    Then, for each seat ``i``, :func:`arena.rollout.play` measures the frozen
+    episode, the policy the others) for ``budget`` seconds. Then (on top of
+    the budget: ``(P + 1) * eval_games`` games), for each seat ``i``, :func:`arena.rollout.play` measures the frozen
     exploiter's return at seat ``i`` against the policy (``eval_games``
     games) and the policy's own return at seat ``i`` in self-play. The gain
     ``BR_i - u_i`` minus ``z`` standard errors, floored at 0, is the bound
@@ -643,8 +643,10 @@ def exploiter_lower_bound(
             f"--budget must be positive for an exploiter lower bound, got {budget}"
         )
     n_players = game.info.num_players
-    exploiter = make_learner(config.algo, game.info, seed=seed, device=config.device)
-    deadline = time.monotonic() + config.train_share * budget
+    exploiter = make_learner(
+        config.algo, game.info, seed=seed, device=config.device, **dict(config.overrides)
+    )
+    deadline = time.monotonic() + budget
     steps = [0]
 
     def on_update(metrics: dict) -> None:
