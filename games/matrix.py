@@ -464,6 +464,19 @@ class MatrixEnv:
         self._done = self._done | ended
         return self._time_step(rewards)
 
+    def render(self, b: int) -> str:
+        """Copy ``b`` in words: stage, round and previous joint action (for viewers)."""
+        game = self.game
+        if self._done[b]:
+            where = "finished"
+        else:
+            stage = f"stage {game.stage_names[self._stage[b]]}, " if game.num_stages > 1 else ""
+            where = f"{stage}round {self._round[b] + 1} of at most {self.info.max_episode_length}"
+        if self._prev[b, 0] >= 0:
+            last = ", ".join(game.action_name(p, int(a)) for p, a in enumerate(self._prev[b]))
+            where += f"; last joint action ({last})"
+        return where
+
     def _check_legal(self, actions: np.ndarray, live: np.ndarray) -> None:
         bad = ((actions < 0) | (actions >= self._counts)) & live[:, None]
         if bad.any():

@@ -168,13 +168,24 @@ def test_batched_equals_unbatched():
                 )
 
 
-def test_conformance_with_games_testing():
-    testing = pytest.importorskip("games.testing")
-    for name in ["rock_paper_scissors", "three_player_matching_pennies", "two_step"]:
-        game = load_catalog(name)
-        testing.check_game(game)
-        testing.check_determinism(game)
-    testing.check_game(load_catalog("iterated_prisoners_dilemma(horizon=5)"))
+@pytest.mark.parametrize("name", sorted(EXPECTED_KIND))
+def test_conformance_with_games_testing(name):
+    from games.testing import check_determinism, check_game
+
+    game = load_catalog(name)
+    check_game(game)
+    check_determinism(game)
+
+
+def test_render_names_stage_round_and_last_actions():
+    game = load_catalog("two_step")
+    env = game.vector(1, seed=0)
+    env.reset()
+    assert env.render(0) == "stage 1, round 1 of at most 2"
+    env.step(np.array([[1, 0]]))
+    assert env.render(0) == "stage 2B, round 2 of at most 2; last joint action (B, A)"
+    env.step(np.array([[1, 1]]))
+    assert env.render(0) == "finished; last joint action (B, B)"
 
 
 # ---- repeated and multi-stage games ----------------------------------------------
