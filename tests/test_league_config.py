@@ -2,12 +2,14 @@
 
 import dataclasses
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from leagues.config import (
+    SECTIONS,
     ConfigError,
     LeagueConfig,
     algorithm_fields,
@@ -15,6 +17,7 @@ from leagues.config import (
     config_json,
     config_to_dict,
     load_config,
+    parse_toml,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -259,3 +262,18 @@ def test_malformed_toml_names_file_line_and_column(tmp_path, text, line, col):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="no such file; pass the path of a league TOML file"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_docs_cover_every_key_and_their_examples_load():
+    doc = (REPO / "docs" / "league_config.md").read_text()
+    for toml_name, (_field, cls, _array) in SECTIONS.items():
+        header = f"### `[[{toml_name}]]`" if _array else f"### `[{toml_name}]`"
+        assert header in doc, header
+        part = doc.split(header, 1)[1].split("\n### ", 1)[0]
+        for f in dataclasses.fields(cls):
+            key = f"[{toml_name}.{f.name}]" if f.name == "config" else f.name
+            assert f"| `{key}` |" in part, (toml_name, f.name)
+    blocks = re.findall(r"```toml\n(.*?)```", doc, re.S)
+    assert len(blocks) == 2
+    for block in blocks:
+        config_from_dict(parse_toml(block, "docs"), "docs", base_dir=REPO)
