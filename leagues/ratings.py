@@ -93,6 +93,16 @@ def match_scores(
     return out
 
 
+def match_results(
+    seats: Sequence[int],
+    returns: Sequence[float],
+    kind: str,
+    reward_range: tuple[float, float] = (0.0, 1.0),
+) -> list[tuple[int, int, float]]:
+    """:func:`match_scores` with each unordered pair once (``i < j``): what Elo updates take."""
+    return [(i, j, s) for i, j, s in match_scores(seats, returns, kind, reward_range) if i < j]
+
+
 def mean_score_ratings(scores: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """The ``"return"`` rating: each member's mean score over all its matches.
 
@@ -159,6 +169,12 @@ class Elo:
         """Record ``(i, j, s_ij)`` results in order (each unordered pair once)."""
         for i, j, s in results:
             self.update(i, j, s)
+
+    def update_match(
+        self, seats: Sequence[int], returns: Sequence[float], kind: str = "zero_sum"
+    ) -> None:
+        """Record one match from its seat members and seat returns (competitive kinds)."""
+        self.update_many(match_results(seats, returns, kind))
 
 
 # ---------------------------------------------------------------------------
@@ -341,8 +357,15 @@ class MElo:
         self.ratings[i], self.ratings[j], self.cycles[i], self.cycles[j] = ri, rj, ci, cj
 
     def update_many(self, results: Iterable[tuple[int, int, float]]) -> None:
+        """Record ``(i, j, s_ij)`` results in order (each unordered pair once)."""
         for i, j, s in results:
             self.update(i, j, s)
+
+    def update_match(
+        self, seats: Sequence[int], returns: Sequence[float], kind: str = "zero_sum"
+    ) -> None:
+        """Record one match from its seat members and seat returns (competitive kinds)."""
+        self.update_many(match_results(seats, returns, kind))
 
 
 def melo_fit(
@@ -352,6 +375,7 @@ def melo_fit(
     num_members: int,
     k: int = 1,
     *,
+    weight: np.ndarray | None = None,
     l2: float = 1e-3,
     rng: np.random.Generator | None = None,
     init_scale: float = 0.1,
@@ -359,7 +383,9 @@ def melo_fit(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Batch maximum-a-posteriori mElo2k fit of matches ``(i[n], j[n], score[n])``.
 
-    Minimises the mean binary cross-entropy of ``sigma(t_i - t_j + u_i^T Omega u_j)``
+    ``weight[n]`` (default 1) counts each row as that many matches, so the
+    summed table of a pair (score = mean score, weight = games) fits the same
+    as its individual games. Minimises the (weighted) mean binary cross-entropy of ``sigma(t_i - t_j + u_i^T Omega u_j)``
     plus ``l2 (|t|^2 + |U|^2) / N`` (a Gaussian prior that pins the free shift of
     ``t`` and the rotations of ``U``) with L-BFGS, from ``t = 0`` and ``U`` drawn
     from ``N(0, init_scale^2)`` (natural-logit units). The objective is not
@@ -378,8 +404,9 @@ def melo_fit(
     om = omega(k)
     rng = np.random.default_rng(0) if rng is None else rng
     x0 = np.concatenate([np.zeros(n), rng.normal(0.0, init_scale, n * d)])
-    m = len(y)
-    if m == 0:
+    w = np.ones(len(y)) if weight is None else np.asarray(weight, np.float64)
+    m = float(w.sum())
+    if len(y) == 0 or m <= 0:
         return np.zeros(n), np.zeros((n, d))
 
     def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
@@ -388,19 +415,53 @@ def melo_fit(
         z = t[i] - t[j] + np.einsum("na,na->n", u[i], ou_j)
         # binary cross-entropy with logits, stable: softplus(z) - y z
         loss = np.logaddexp(0.0, z) - y * z
-        g = (1.0 / (1.0 + np.exp(-z)) - y) / m  # dloss/dz
+        g = w * (1.0 / (1.0 + np.exp(-z)) - y) / m  # dloss/dz
         gt = np.bincount(i, g, n) - np.bincount(j, g, n)
         gu = np.zeros((n, d))
         np.add.at(gu, i, g[:, None] * ou_j)
         np.add.at(gu, j, g[:, None] * (u[i] @ om))  # d(u_i^T Om u_j)/du_j = Om^T u_i
         reg = l2 / n
-        f = loss.mean() + reg * float(x @ x)
+        f = float(w @ loss) / m + reg * float(x @ x)
         grad = np.concatenate([gt, gu.ravel()]) + 2 * reg * x
         return f, grad
 
     res = minimize(objective, x0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter})
     t, u = res.x[:n], res.x[n:].reshape(n, d)
     return (t - t.mean()) / ALPHA, u / math.sqrt(ALPHA)
+
+
+def batch_ratings(
+    scores: np.ndarray,
+    counts: np.ndarray,
+    kind: str,
+    *,
+    initial: float = 1200.0,
+    bt_prior: float = 0.1,
+    melo_k: int = 1,
+    rng: np.random.Generator | None = None,
+) -> dict[str, np.ndarray]:
+    """Every batch rating of a population from its summed results.
+
+    Args:
+        scores, counts: ``[N, N]`` summed scores and match counts of ``i``
+            against ``j`` (``PayoffTable.totals(ids)``).
+        kind: the game's kind; see the module docstring.
+
+    Returns:
+        Competitive kinds: ``{"bt": ..., "melo": ...}`` on the Elo scale with
+        mean ``initial`` (mElo's cyclic vectors are not returned; call
+        :func:`melo_fit` for them). Cooperative and general-sum:
+        ``{"return": mean scores}``.
+    """
+    scores = np.asarray(scores, np.float64)
+    counts = np.asarray(counts, np.float64)
+    if kind not in COMPETITIVE_KINDS:
+        return {"return": mean_score_ratings(scores, counts)}
+    n = scores.shape[0]
+    bt = bradley_terry(scores, prior=bt_prior) + initial
+    i, j = np.nonzero(np.triu(counts, 1) > 0)
+    r, _ = melo_fit(i, j, scores[i, j] / counts[i, j], n, melo_k, weight=counts[i, j], rng=rng)
+    return {"bt": bt, "melo": r + initial}
 
 
 # ---------------------------------------------------------------------------

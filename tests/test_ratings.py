@@ -10,10 +10,12 @@ from leagues.ratings import (
     Elo,
     MElo,
     RatingsHistory,
+    batch_ratings,
     bradley_terry,
     elo_expected,
     elo_update,
     log_loss,
+    match_results,
     match_scores,
     mean_score_ratings,
     melo_expected,
@@ -257,3 +259,44 @@ def test_ratings_history():
     np.testing.assert_array_equal(steps, [0, 100])
     np.testing.assert_array_equal(values, [1200.0, 1184.0])
     assert h.systems() == ["bt", "elo"]
+
+
+def test_melo_fit_on_pair_totals_equals_fit_on_games():
+    rng = np.random.default_rng(0)
+    s, c = _cyclic_population(rng, per=4)
+    n = len(s)
+    i, j, y, _ = _games(rng, s, c, 2000)
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    y_lo = np.where(i == lo, y, 1 - y)  # the score of the smaller id
+    pairs, inverse = np.unique(lo * n + hi, return_inverse=True)
+    games = np.bincount(inverse).astype(float)
+    mean = np.bincount(inverse, y_lo) / games
+    r1, c1 = melo_fit(lo, hi, y_lo, n, rng=np.random.default_rng(1))
+    r2, c2 = melo_fit(pairs // n, pairs % n, mean, n, weight=games, rng=np.random.default_rng(1))
+    a, b = np.triu_indices(n, 1)
+    np.testing.assert_allclose(
+        melo_expected(r1[a], r1[b], c1[a], c1[b]),
+        melo_expected(r2[a], r2[b], c2[a], c2[b]),
+        atol=1e-4,
+    )
+
+
+def test_batch_ratings_and_match_updates():
+    scores = np.array([[0.0, 8.0, 9.0], [2.0, 0.0, 6.0], [1.0, 4.0, 0.0]])
+    counts = np.where(np.eye(3, dtype=bool), 0.0, 10.0)
+    out = batch_ratings(scores, counts, "zero_sum", initial=1000.0)
+    assert set(out) == {"bt", "melo"}
+    assert out["bt"].mean() == pytest.approx(1000.0)
+    np.testing.assert_allclose(out["bt"] - 1000.0, bradley_terry(scores))
+    assert np.argmax(out["melo"]) == 0 and np.argmin(out["melo"]) == 2
+    coop = batch_ratings(scores / 10, counts / 10, "cooperative")
+    np.testing.assert_allclose(coop["return"], [0.85, 0.4, 0.25])
+    # a match updates each pair once, whatever the seat order
+    elo = Elo(k=32, initial=1000.0)
+    elo.update_match([2, 1], [-1.0, 1.0])
+    assert elo.rating(1) == pytest.approx(1016.0) and elo.rating(2) == pytest.approx(984.0)
+    assert sorted(match_results([2, 1, 3], [0.0, 1.0, 0.0], "zero_sum")) == [
+        (1, 2, 1.0),
+        (1, 3, 1.0),
+        (2, 3, 0.5),
+    ]
