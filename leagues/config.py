@@ -29,7 +29,7 @@ from typing import Any
 
 from agents.registry import ALGORITHMS
 from leagues.matchmaking import PFSP_WEIGHTINGS, RULES
-from leagues.pool import EVICTIONS, MAIN, ROLES
+from leagues.pool import EVICTIONS, MAIN, MAIN_EXPLOITER, ROLES
 
 try:
     import tomllib
@@ -454,6 +454,10 @@ def _check_league(cfg: LeagueConfig, where: str, base: Path, check_game: bool) -
         if lc.reset_every and lc.role == MAIN:
             raise ConfigError(
                 f'{where}: {path}.reset_every: a main learner never resets; remove reset_every or set role = "main_exploiter"'
+            )
+        if lc.role == MAIN_EXPLOITER and not mains:
+            raise ConfigError(
+                f'{where}: {path}.role: a main_exploiter needs a main learner to exploit; add a [[learner]] with role = "main"'
             )
         if lc.reset_to != "initial" and lc.reset_to not in mains:
             known = ["initial", *sorted(mains)]

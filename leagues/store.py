@@ -517,7 +517,7 @@ class Store:
         tag: str = "",
         created: float | None = None,
     ) -> int:
-        """Record one finished match; returns its id."""
+        """Record one finished match; returns its id (``seed`` must fit in 63 bits)."""
         seats = [int(s) for s in seats]
         returns = [float(r) for r in returns]
         if len(seats) != len(returns):
@@ -724,12 +724,11 @@ class Store:
         if not self.files.is_dir():
             return []
         refs = self.referenced()
-        root = self.root.resolve()
         out: list[Path] = []
 
         def walk(d: Path) -> None:
             for p in sorted(d.iterdir()):
-                rel = p.resolve().relative_to(root).as_posix()
+                rel = p.relative_to(self.root).as_posix()
                 if p.name.startswith(".") and p.name.endswith(".tmp"):
                     out.append(p)
                 elif rel in refs:

@@ -192,6 +192,11 @@ ERRORS = [
         "reference[0].policy: 'nowhere' is neither 'random' nor a checkpoint directory",
         "'arena train'",
     ),
+    (
+        '[[learner]]\nrole = "main_exploiter"\n',
+        "learner[0].role: a main_exploiter needs a main learner to exploit",
+        'role = "main"',
+    ),
     ("learner = []\n", "learner: no learners", "add a [[learner]] table"),
     ('[learner]\nname = "x"\n', "learner: expected an array of tables", "write [[learner]]"),
     ('league = "x"\n', "league: expected a table", "write [league]"),
