@@ -3,6 +3,33 @@
 It decides who plays whom and rates the results; it never plays (``arena``
 does). No torch here: hashing and atomic writes import ``agents.checkpoint``
 only when a file is written or verified.
+
+How a loop drives it (one learner ``lc``, ``game = games.load(cfg.league.game)``)::
+
+    cfg = load_config("league.toml")
+    store = Store.open("runs/x.db", create=True)
+    pool = Pool(cfg.snapshots.capacity, cfg.snapshots.eviction, cfg.snapshots.keep_first)
+    table = PayoffTable(cfg.matchmaking.payoff_decay)
+    # freeze: write the weights first, then the rows, in one batch
+    snap = pool.add_snapshot(learner.id, step)
+    save_checkpoint(store.root / store.snapshot_dir(snap), ...)
+    with store.batch():
+        store.add_member(snap)
+        store.add_snapshot(snap.id, store.snapshot_dir(snap), step)
+        for m in pool.evict(ratings):
+            store.set_active(m.id, False)
+    # opponents
+    ids = draw_opponents(lc.matchmaking, learner.id, candidates(pool, learner, lc.role),
+                         table, rng, n, past_prob=..., pfsp_weighting=..., pfsp_p=..., kind=game.kind)
+    # results: one batch per round
+    with store.batch():
+        store.add_match(step, seats, returns, seed, tag="eval")
+        table.add_match(seats, returns, game.kind, game.info.reward_range)
+        store.add_ratings(step, "elo", elo.ratings)
+
+On resume: ``Pool.from_members(store.members(), ...)``, replay
+``store.matches()`` into a fresh ``PayoffTable`` / ``Elo``, and read
+``store.learner_state(name)``.
 """
 
 from leagues.config import (
