@@ -1,0 +1,478 @@
+"""The self-play loop: rollouts -> learn -> snapshot -> evaluation matches ->
+ratings -> store.
+
+A league advances in *rounds*. In a round each learner plays ``round_steps``
+env steps against opponents drawn by its matchmaking rule from the pool,
+learning after every rollout; the round then drains (every episode it started
+finishes), so no episode spans two rounds. At the end of the round, snapshot
+files and the learners' checkpoints are written atomically, then one SQLite
+transaction records the round's matches, new members, evictions, ratings and
+each learner's state. A ``kill -9`` therefore loses at most the round in
+flight, and a resumed league continues from the last committed round.
+
+Determinism: round ``r`` of learner ``i`` is seeded by
+``SeedSequence(seed, spawn_key=(i, r))`` and each learner checkpoint holds its
+weights, optimizer state, counters and RNG states, so a league resumed after a
+kill plays the same rounds as an uninterrupted one, as far as the learner's
+checkpoint holds all of its state (learners that keep replay buffers out of
+their checkpoint resume with an empty buffer and then diverge).
+
+Cooperative games: a learner trains as the whole team (it holds every seat);
+members are compared by cross-play (each member with each member as partners).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+import games
+from arena.rollout import Collector, Episode, play
+from leagues import matchmaking as mm
+from leagues.config import ConfigError, LeagueConfig, config_json, config_to_dict, load_config
+from leagues.pool import LEARNER, MAIN, REFERENCE, SNAPSHOT, Member, Pool, reset_due, snapshot_due
+from leagues.ratings import COMPETITIVE_KINDS, Elo, MElo, match_scores
+from leagues.store import Store, StoreError
+
+
+@dataclasses.dataclass
+class LearnerSlot:
+    """A live learner and its counters (what its checkpoint's counters hold)."""
+
+    index: int
+    name: str
+    member: Member
+    learner: object
+    step: int = 0
+    round: int = 0
+    last_snapshot_step: int | None = None
+    last_reset_step: int = 0
+    resets: int = 0
+
+    def counters(self) -> dict:
+        return {
+            "step": self.step,
+            "round": self.round,
+            "last_snapshot_step": self.last_snapshot_step,
+            "last_reset_step": self.last_reset_step,
+            "resets": self.resets,
+        }
+
+
+@dataclasses.dataclass
+class RoundReport:
+    """What one round did, for progress output."""
+
+    learner: str
+    step: int
+    matches: int
+    new_snapshot: str | None
+    evicted: list[str]
+    metrics: dict
+    seconds: float
+
+
+def round_seed(seed: int, learner_index: int, round_index: int) -> int:
+    """The seed of one round of one learner (independent streams)."""
+    ss = np.random.SeedSequence(seed, spawn_key=(learner_index, round_index))
+    return int(ss.generate_state(1, np.uint32)[0])
+
+
+class League:
+    """A league bound to its store; build it with :meth:`open`."""
+
+    def __init__(self, cfg: LeagueConfig, store: Store, device: str | None = None):
+        self.cfg = cfg
+        self.store = store
+        self.device = device or cfg.league.device
+        self.game = games.load(cfg.league.game)
+        self.info = self.game.info
+        self.kind = self.info.kind
+        self.competitive = self.kind in COMPETITIVE_KINDS
+        self.cooperative = self.kind == games.COOPERATIVE
+        s = cfg.snapshots
+        self.pool = Pool.from_members(store.members(), s.capacity, s.eviction, s.keep_first)
+        self._policies: dict[int, object] = {}
+        self._learner_cfgs = {lc.name: lc for lc in cfg.learners}
+        if not self.pool.members:
+            self._create_members()
+        self.slots = [self._make_slot(i, lc) for i, lc in enumerate(cfg.learners)]
+        r = cfg.ratings
+        self.payoffs = mm.PayoffTable(decay=cfg.matchmaking.payoff_decay)
+        self.elo = Elo(k=r.elo_k, initial=r.initial)
+        self.melo = MElo(k=r.melo_k, lr_rating=r.melo_lr_rating, lr_cycle=r.melo_lr_cycle, initial=r.initial, seed=cfg.league.seed)
+        self.matches_played = 0
+        for row in store.matches():
+            self._rate(row.seats, row.returns)
+        self.stop_requested = False
+
+    # ------------------------------------------------------------ opening
+    @classmethod
+    def open(cls, config_path: str | Path, db_path: str | Path | None = None, device: str | None = None) -> League:
+        """Open the league of ``config_path`` (creating its store, or resuming it).
+
+        Raises:
+            ConfigError: invalid config, or a store created from another config.
+            StoreError: a corrupt store or a snapshot whose sha256 does not match.
+        """
+        config_path = Path(config_path)
+        cfg = load_config(config_path)
+        db = Path(db_path) if db_path else config_path.with_name(f"{cfg.league.name}.db")
+        store = Store.open(db, create=True)
+        try:
+            existing = store.config()
+            if existing is None:
+                store.set_config(config_path.read_text(encoding="utf-8"), config_to_dict(cfg))
+            else:
+                _check_same_league(existing[1], config_to_dict(cfg), config_path, db)
+                store.verify()
+            return cls(cfg, store, device)
+        except BaseException:
+            store.close()
+            raise
+
+    def close(self) -> None:
+        self.store.close()
+
+    def _create_members(self) -> None:
+        with self.store.batch():
+            for lc in self.cfg.learners:
+                m = self.pool.add_learner(lc.name, lc.algorithm, lc.role)
+                self.store.add_member(m)
+            for rc in self.cfg.references:
+                m = self.pool.add_reference(rc.name, rc.policy)
+                self.store.add_member(m)
+
+    def _new_learner(self, lc, seed: int):
+        from agents.registry import make_learner
+
+        return make_learner(lc.algorithm, self.info, seed=seed, device=self.device, **dict(lc.config))
+
+    def _make_slot(self, index: int, lc) -> LearnerSlot:
+        member = self.pool.by_name(lc.name)
+        learner = self._new_learner(lc, round_seed(self.cfg.league.seed, index, 1 << 20))
+        slot = LearnerSlot(index, lc.name, member, learner)
+        state = self.store.learner_state(lc.name)
+        if state is not None:
+            from agents.checkpoint import WEIGHTS, tensors_from_bytes
+
+            path = self.store.resolve(state.path)
+            weights = path / WEIGHTS if path.is_dir() else path
+            learner.load_state_dict(tensors_from_bytes(weights.read_bytes(), str(weights)))
+            c = state.counters
+            slot.step = int(c["step"])
+            slot.round = int(c["round"])
+            slot.last_snapshot_step = c.get("last_snapshot_step")
+            slot.last_reset_step = int(c.get("last_reset_step", 0))
+            slot.resets = int(c.get("resets", 0))
+        return slot
+
+    # ------------------------------------------------------------ policies
+    def policy(self, member_id: int):
+        """The frozen policy of a member (cached); a learner's live weights for learners."""
+        m = self.pool.get(member_id)
+        if m.kind == LEARNER:
+            return next(s.learner for s in self.slots if s.member.id == member_id)
+        if member_id not in self._policies:
+            self._policies[member_id] = member_policy(self.store, m, self.info, self._learner_cfgs, self.device)
+        return self._policies[member_id]
+
+    # ------------------------------------------------------------ ratings
+    def _rate(self, seats, returns) -> None:
+        self.matches_played += 1
+        scores = match_scores(seats, returns, self.kind, self.info.reward_range)
+        back = {(i, j): s for i, j, s in scores}
+        for i, j, s in scores:
+            if i < j:  # every unordered pair once
+                self.payoffs.add(i, j, s, back[(j, i)])
+                if self.competitive:
+                    self.elo.update(i, j, s)
+                    self.melo.update(i, j, s)
+
+    def ratings(self, system: str = "elo") -> dict[int, float]:
+        ids = [m.id for m in self.pool.members]
+        if system == "elo":
+            return {i: self.elo.rating(i) for i in ids}
+        if system == "melo":
+            return {i: self.melo.ratings.get(i, self.melo.initial) for i in ids}
+        raise ValueError(system)
+
+    # ------------------------------------------------------------ one round
+    def _matchup(self, slot: LearnerSlot, ids: np.ndarray, probs: np.ndarray, index: dict[int, int]):
+        p = self.info.num_players
+
+        def draw(rng: np.random.Generator):
+            opp = int(ids[rng.choice(len(ids), p=probs)])
+            if self.cooperative or opp == slot.member.id:
+                return np.zeros(p, np.int64), opp
+            seats = np.full(p, index[opp], np.int64)
+            seats[rng.integers(p)] = 0
+            return seats, opp
+
+        return draw
+
+    def run_round(self, slot: LearnerSlot) -> RoundReport:
+        """Play, learn, snapshot, evaluate and commit one round of ``slot``."""
+        t0 = time.monotonic()
+        cfg, lc = self.cfg, self._learner_cfgs[slot.name]
+        seed = round_seed(cfg.league.seed, slot.index, slot.round)
+        m = cfg.matchmaking
+        cands = mm.candidates(self.pool, slot.member, lc.role)
+        ids, probs = mm.opponent_probs(
+            lc.matchmaking, slot.member.id, cands, self.payoffs,
+            past_prob=m.past_prob, pfsp_weighting=m.pfsp_weighting, pfsp_p=m.pfsp_p, kind=self.kind,
+        )
+        opponents = [int(i) for i in ids if int(i) != slot.member.id]
+        index = {slot.member.id: 0} | {mid: k + 1 for k, mid in enumerate(opponents)}
+        policies = [slot.learner] + [self.policy(mid) for mid in opponents]
+        collector = Collector(self.game, policies, self._matchup(slot, ids, probs, index), cfg.league.batch, seed)
+        episodes: list[Episode] = []
+        metrics: dict = {}
+        round_steps = getattr(cfg.league, "round_steps", 4096)
+        while collector.total_steps < round_steps:
+            rollout, eps = collector.collect(cfg.league.rollout_len)
+            metrics = slot.learner.learn(rollout)
+            episodes += eps
+        while not collector.all_done:
+            rollout, eps = collector.collect(cfg.league.rollout_len, reset_finished=False)
+            metrics = slot.learner.learn(rollout)
+            episodes += eps
+        slot.step += collector.total_steps
+        slot.round += 1
+        step = self.total_steps()
+
+        members_of = {0: slot.member.id} | {k + 1: mid for k, mid in enumerate(opponents)}
+        match_rows = []
+        wins = []
+        for e in episodes:
+            seats = [members_of[int(k)] for k in e.seats]
+            match_rows.append((step, seats, [float(r) for r in e.returns], seed, "train"))
+            if e.tag != slot.member.id:
+                mine = e.returns[e.seats == 0].mean()
+                other = e.returns[e.seats != 0].max()
+                wins.append(1.0 if mine > other else 0.5 if mine == other else 0.0)
+        win_rate = float(np.mean(wins)) if wins else None
+
+        new_members: list[Member] = []
+        files: list[tuple[int, str, int]] = []
+        evicted: list[Member] = []
+        if snapshot_due(slot.step, slot.last_snapshot_step, cfg.snapshots.every_steps, win_rate, cfg.snapshots.win_rate_threshold):
+            snap = self.pool.add_snapshot(slot.member.id, slot.step)
+            rel = self._write_snapshot(snap, slot)
+            self._policies[snap.id] = slot.learner.freeze()
+            new_members.append(snap)
+            files.append((snap.id, rel, slot.step))
+            slot.last_snapshot_step = slot.step
+            evicted = self.pool.evict(self.ratings("elo"))
+            match_rows += self._evaluation_matches(snap, step, seed)
+        if reset_due(slot.step, slot.last_reset_step, lc.reset_every):
+            slot.learner = self._reset_learner(slot, lc)
+            slot.last_reset_step = slot.step
+            slot.resets += 1
+
+        for _, seats, rets, _, _ in match_rows:
+            self._rate(seats, rets)
+        ckpt = self._write_learner(slot)
+        with self.store.batch():
+            for mem in new_members:
+                self.store.add_member(mem)
+            for mid, rel, st in files:
+                self.store.add_snapshot(mid, rel, st)
+            for mem in evicted:
+                self.store.set_active(mem.id, False)
+            for st, seats, rets, sd, tag in match_rows:
+                self.store.add_match(st, seats, rets, sd, tag)
+            if self.competitive:
+                self.store.add_ratings(step, "elo", self.ratings("elo"))
+                self.store.add_ratings(step, "melo", self.ratings("melo"))
+            else:
+                self.store.add_ratings(step, "return", self._return_ratings())
+            self.store.save_learner_state(slot.name, slot.step, ckpt, {"round_seed": seed}, slot.counters())
+        return RoundReport(
+            slot.name, slot.step, len(match_rows), new_members[0].name if new_members else None,
+            [e.name for e in evicted], metrics, time.monotonic() - t0,
+        )
+
+    def _return_ratings(self) -> dict[int, float]:
+        ids = [m.id for m in self.pool.members]
+        scores, counts = self.payoffs.totals(ids)
+        from leagues.ratings import mean_score_ratings
+
+        vals = mean_score_ratings(scores, counts)
+        return {i: float(v) for i, v in zip(ids, vals)}
+
+    def _evaluation_matches(self, snap: Member, step: int, seed: int) -> list[tuple]:
+        """The new snapshot plays every other active frozen member (seats rotate)."""
+        n = self.cfg.evaluation.games_per_pair
+        rows = []
+        others = [o for o in self.pool.active() if o.kind in (SNAPSHOT, REFERENCE) and o.id != snap.id]
+        for k, other in enumerate(others):
+            res = play(self.game, [self.policy(snap.id), self.policy(other.id)], n, seed=seed + k, batch=n)
+            ids = (snap.id, other.id)
+            for seats, rets in zip(res.seats, res.returns):
+                rows.append((step, [ids[int(s)] for s in seats], [float(r) for r in rets], seed + k, "eval"))
+        return rows
+
+    def _write_snapshot(self, snap: Member, slot: LearnerSlot) -> str:
+        from agents.checkpoint import tensors_to_bytes
+
+        rel = f"{self.store.snapshot_dir(snap)}/policy.safetensors"
+        return self.store.write_file(rel, tensors_to_bytes(slot.learner.policy_state_dict()))
+
+    def _write_learner(self, slot: LearnerSlot) -> Path:
+        from agents.checkpoint import save_checkpoint
+
+        rel = self.store.checkpoint_dir(slot.name, slot.step)
+        path = self.store.resolve(rel)
+        save_checkpoint(path, slot.learner, self.cfg.league.game, extra={"counters": slot.counters()})
+        return path
+
+    def _reset_learner(self, slot: LearnerSlot, lc):
+        fresh = self._new_learner(lc, round_seed(self.cfg.league.seed, slot.index, (1 << 20) + slot.resets + 1))
+        if getattr(lc, "reset_to", "initial") == MAIN:
+            main = next((s for s in self.slots if s.member.role == MAIN), None)
+            if main is not None:
+                fresh.load_state_dict(main.learner.policy_state_dict())
+        return fresh
+
+    # ------------------------------------------------------------ running
+    def total_steps(self) -> int:
+        return sum(s.step for s in self.slots)
+
+    def target_steps(self, steps: int | None) -> int:
+        return steps if steps is not None else self.cfg.league.steps
+
+    def finished(self, steps: int | None = None) -> bool:
+        target = self.target_steps(steps)
+        return all(s.step >= target for s in self.slots)
+
+    def run(
+        self,
+        steps: int | None = None,
+        minutes: float | None = None,
+        on_round: Callable[[RoundReport], None] | None = None,
+    ) -> None:
+        """Run rounds until every learner reached ``steps`` (default: the config's),
+        ``minutes`` passed, or SIGINT/SIGTERM asked to stop (after the current round)."""
+        target = self.target_steps(steps)
+        deadline = None if minutes is None else time.monotonic() + 60.0 * minutes
+        with _stop_on_signals(self):
+            while not self.stop_requested:
+                todo = [s for s in self.slots if s.step < target]
+                if not todo:
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                slot = min(todo, key=lambda s: (s.step, s.index))
+                report = self.run_round(slot)
+                if on_round is not None:
+                    on_round(report)
+
+    def learner_rating(self, name: str | None = None) -> float:
+        slot = self.slots[0] if name is None else next(s for s in self.slots if s.name == name)
+        return self.elo.rating(slot.member.id)
+
+
+class _stop_on_signals:
+    """SIGINT/SIGTERM ask the league to stop after the round in flight; a second
+    SIGINT interrupts at once."""
+
+    def __init__(self, league: League):
+        self.league = league
+        self.saved = {}
+
+    def _handler(self, signum, frame):
+        if self.league.stop_requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.league.stop_requested = True
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.saved[sig] = signal.signal(sig, self._handler)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def __exit__(self, *exc):
+        for sig, h in self.saved.items():
+            signal.signal(sig, h)
+
+
+def _check_same_league(stored: dict, current: dict, config_path: Path, db: Path) -> None:
+    """A store resumes only the league it was created for (``league.steps`` may change)."""
+    a, b = json.loads(json.dumps(stored)), json.loads(json.dumps(current))
+    for d in (a, b):
+        d.get("league", {}).pop("steps", None)
+    if a != b:
+        for section in sorted(set(a) | set(b)):
+            if a.get(section) != b.get(section):
+                raise ConfigError(
+                    f"{config_path}: [{section}] differs from the league stored in {db}; "
+                    f"restore the original config, or pass --db NEW.db to start a new league"
+                )
+
+
+def member_policy(store: Store, m: Member, info, learner_cfgs: dict, device: str = "cpu"):
+    """Rebuild a frozen member's policy from its files (never unpickles)."""
+    if m.kind == REFERENCE:
+        if m.policy == "random":
+            from agents.baselines import UniformRandom
+
+            return UniformRandom()
+        from agents.checkpoint import load_checkpoint
+
+        return load_checkpoint(m.policy, device=device).freeze()
+    from agents.checkpoint import WEIGHTS, sha256_file, tensors_from_bytes
+    from agents.registry import make_learner
+
+    if m.kind == LEARNER:
+        state = store.learner_state(m.name)
+        if state is None:
+            raise StoreError(f"learner '{m.name}' has no checkpoint yet; run the league first")
+        path = store.resolve(state.path)
+        path = path / WEIGHTS if path.is_dir() else path
+    else:
+        row = store.snapshot(m.id)
+        if row is None:
+            raise StoreError(f"member '{m.name}' has no snapshot file recorded")
+        path = store.resolve(row.path)
+        if not path.exists():
+            raise StoreError(f"{path}: snapshot file of '{m.name}' is missing; the league folder is incomplete")
+        if sha256_file(path) != row.sha256:
+            raise StoreError(f"{path}: sha256 does not match the store; the snapshot file of '{m.name}' was modified or corrupted")
+    parent = m.name if m.kind == LEARNER else m.name.split("@", 1)[0]
+    lc = learner_cfgs.get(parent)
+    overrides = dict(lc.config) if lc is not None else {}
+    learner = make_learner(m.algorithm, info, seed=0, device=device, **overrides)
+    learner.load_state_dict(tensors_from_bytes(path.read_bytes(), str(path)))
+    return learner.freeze()
+
+
+def load_member_policy(db: str | Path, member: str, game_spec: str, device: str = "cpu"):
+    """The policy of ``DB:MEMBER`` (a name like ``main@4096`` or a numeric id)."""
+    from leagues.config import config_from_dict
+
+    store = Store.open(db, readonly=True)
+    try:
+        stored = store.config()
+        if stored is None:
+            raise StoreError(f"{db}: the league has no config yet; run it first")
+        cfg = config_from_dict(stored[1], str(db), check_game=False)
+        if cfg.league.game != game_spec:
+            raise StoreError(f"{db}: the league plays '{cfg.league.game}', not '{game_spec}'; pass --game '{cfg.league.game}'")
+        members = store.members()
+        found = [m for m in members if m.name == member or str(m.id) == member]
+        if not found:
+            names = ", ".join(m.name for m in members[:30])
+            raise StoreError(f"{db}: no member '{member}'; members are: {names}")
+        info = games.load(cfg.league.game).info
+        return member_policy(store, found[0], info, {lc.name: lc for lc in cfg.learners}, device)
+    finally:
+        store.close()

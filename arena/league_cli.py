@@ -1,0 +1,201 @@
+"""``arena league run|status|ratings|members|eval``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+
+def run(args) -> int:
+    return {
+        "run": _run,
+        "status": _status,
+        "ratings": _ratings,
+        "members": _members,
+        "eval": _eval,
+    }[args.league_command](args)
+
+
+def _run(args) -> int:
+    import torch
+
+    from arena.league import League
+    from arena.progress import Progress
+
+    torch.set_num_threads(1)
+    league = League.open(args.config, args.db)
+    try:
+        target = league.target_steps(args.steps)
+        resumed = league.total_steps() > 0
+        db = league.store.path
+        print(
+            f"league '{league.cfg.league.name}' on {league.cfg.league.game} ({league.kind}); store {db}"
+            + (f"; resuming at step {league.total_steps():,}" if resumed else "")
+        )
+        total = target * len(league.slots)
+        progress = Progress(total, league.cfg.league.name, quiet=args.quiet)
+        t0, s0 = time.monotonic(), league.total_steps()
+
+        def on_round(r):
+            el = max(time.monotonic() - t0, 1e-9)
+            fields = {
+                "steps/s": (league.total_steps() - s0) / el,
+                "pool": len(league.pool.active()),
+                "games": league.matches_played,
+            }
+            if league.competitive:
+                fields["elo"] = round(league.learner_rating(r.learner))
+            progress.update(min(league.total_steps(), total), **fields)
+
+        league.run(steps=args.steps, minutes=args.minutes, on_round=on_round)
+        progress.close()
+        stopped = "stopped early (resume with the same command)" if not league.finished(args.steps) else "finished"
+        print(f"\n{stopped}: {league.total_steps():,} learner steps, {league.matches_played:,} games, {len(league.pool.active())} active members")
+        _print_ratings(league.store, "elo" if league.competitive else "return", limit=12)
+        print("\nnext:")
+        print(f"  arena league ratings {db} --system bt")
+        print(f"  arena report {db} --out {Path(db).with_suffix('')}_report")
+        best = _top_member(league.store, "elo" if league.competitive else "return")
+        if best is not None:
+            print(f"  arena eval {db}:{best} --game '{league.cfg.league.game}' --against random")
+            print(f"  arena play '{league.cfg.league.game}' --against {db}:{best}")
+    finally:
+        league.close()
+    return 0
+
+
+def _open(db):
+    from leagues.store import Store
+
+    return Store.open(db, readonly=True)
+
+
+def _top_member(store, system: str):
+    latest = store.latest_ratings(system)
+    members = {m.id: m for m in store.members()}
+    frozen = {i: v for i, v in latest.items() if i in members and members[i].kind == "snapshot"}
+    if not frozen:
+        return None
+    return members[max(frozen, key=frozen.get)].name
+
+
+def _ratings_rows(store, system: str):
+    from leagues.ratings import bradley_terry
+
+    members = store.members()
+    if system == "bt":
+        import numpy as np
+
+        from leagues.config import config_from_dict
+        from leagues.matchmaking import PayoffTable
+
+        cfg = config_from_dict(store.config()[1], str(store.path), check_game=False)
+        import games
+
+        kind = games.load(cfg.league.game).info.kind
+        table = PayoffTable()
+        for row in store.matches():
+            table.add_match(row.seats, row.returns, kind)
+        ids = [m.id for m in members]
+        scores, _ = table.totals(ids)
+        values = bradley_terry(scores, prior=cfg.ratings.bt_prior) + cfg.ratings.initial if len(ids) > 1 else np.full(len(ids), cfg.ratings.initial)
+        latest = dict(zip(ids, values.tolist()))
+        counts = {i: int(table.totals([i] + [j for j in ids if j != i])[1][0].sum()) for i in ids}
+    else:
+        latest = store.latest_ratings(system)
+        counts = {}
+    rows = []
+    for m in members:
+        if m.id in latest:
+            rows.append({"id": m.id, "name": m.name, "kind": m.kind, "active": m.active, "step": m.step, "rating": latest[m.id], "games": counts.get(m.id)})
+    rows.sort(key=lambda r: -r["rating"])
+    return rows
+
+
+def _print_ratings(store, system: str, limit: int | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = _ratings_rows(store, system)
+    table = Table(title=f"ratings ({system})")
+    for col in ("rank", "member", "kind", "step", "rating"):
+        table.add_column(col, justify="right" if col in ("rank", "step", "rating") else "left")
+    for k, r in enumerate(rows[:limit] if limit else rows):
+        fmt = f"{r['rating']:.1f}" if system != "return" else f"{r['rating']:.3f}"
+        table.add_row(str(k + 1), r["name"] + ("" if r["active"] else " (evicted)"), r["kind"], f"{r['step']:,}", fmt)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=100)
+    console.print(table)
+
+
+def _ratings(args) -> int:
+    store = _open(args.db)
+    try:
+        system = args.system
+        if system != "bt" and not store.latest_ratings(system) and store.latest_ratings("return"):
+            system = "return"
+        if args.json:
+            print(json.dumps({"system": system, "ratings": _ratings_rows(store, system)}, indent=2))
+        else:
+            _print_ratings(store, system)
+    finally:
+        store.close()
+    return 0
+
+
+def _members(args) -> int:
+    store = _open(args.db)
+    try:
+        snaps = {s.member: s for s in store.snapshots()}
+        rows = []
+        for m in store.members():
+            d = {"id": m.id, "name": m.name, "kind": m.kind, "algorithm": m.algorithm, "role": m.role, "parent": m.parent, "step": m.step, "active": m.active}
+            if m.id in snaps:
+                d["file"] = snaps[m.id].path
+                d["sha256"] = snaps[m.id].sha256
+            rows.append(d)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+            return 0
+        for d in rows:
+            print(f"{d['id']:>4}  {d['name']:<24} {d['kind']:<9} {d['algorithm']:<7} step {d['step']:>9,}  {'active' if d['active'] else 'evicted'}")
+    finally:
+        store.close()
+    return 0
+
+
+def _status(args) -> int:
+    store = _open(args.db)
+    try:
+        stored = store.config()
+        members = store.members()
+        states = store.learner_states()
+        out = {
+            "db": str(store.path),
+            "league": stored[1]["league"] if stored else None,
+            "members": len(members),
+            "active": sum(m.active for m in members),
+            "snapshots": sum(m.kind == "snapshot" for m in members),
+            "matches": store.match_count(),
+            "learners": {k: {"step": v.step, "round": v.counters.get("round")} for k, v in states.items()},
+        }
+        if args.json:
+            print(json.dumps(out, indent=2))
+            return 0
+        lg = out["league"] or {}
+        print(f"league {lg.get('name')} on {lg.get('game')}  ({out['db']})")
+        print(f"  members {out['members']} ({out['active']} active, {out['snapshots']} snapshots), matches {out['matches']:,}")
+        for name, st in out["learners"].items():
+            target = lg.get("steps", 0)
+            print(f"  learner {name}: step {st['step']:,} of {target:,} (round {st['round']})")
+    finally:
+        store.close()
+    return 0
+
+
+def _eval(args) -> int:
+    from arena.evaluation import league_eval_command
+
+    return league_eval_command(args)
