@@ -307,6 +307,25 @@ def exact_increment(paid: float, target: float) -> float:
     return r
 
 
+_OPENING_CACHE = 4096  # states kept per env by the opening-chance cache
+
+
+class _OpeningNode:
+    """A chance node of the opening: its state, outcomes and cumulative probabilities."""
+
+    __slots__ = ("state", "actions", "cums", "children")
+
+    def __init__(self, state: pyspiel.State):
+        self.state = state
+        outcomes = state.chance_outcomes()
+        self.actions = [a for a, _ in outcomes]
+        self.cums, c = [], 0.0
+        for _, prob in outcomes:
+            c += prob
+            self.cums.append(c)
+        self.children: dict = {}
+
+
 class OpenSpielVectorEnv:
     """``batch`` pyspiel states stepped together; see :class:`games.core.VectorEnv`.
 
@@ -332,12 +351,15 @@ class OpenSpielVectorEnv:
         # Each copy's chance stream, made on its first chance node (seeding
         # costs 35 us a copy, wasted on deterministic games).
         self._uniform: list[Callable[[], float] | None] = [None] * batch
+        self._opening: _OpeningNode | None = None
+        self._opening_size = 0
         # One observer per copy and player: set_from writes into its own numpy
         # tensor, and one bytearray join per step gathers them all (8x faster
         # than np.concatenate over B * P small arrays).
         pairs = game._fast_observers(batch * n_players)
+        # Copy b's (set_from, player) pairs: the hot loops call f(state, player).
         self._setters = [
-            [f for f, _ in pairs[b * n_players : (b + 1) * n_players]] for b in range(batch)
+            tuple((pairs[b * n_players + q][0], q) for q in range(n_players)) for b in range(batch)
         ]
         self._views = [t for _, t in pairs]
         if not all(v.dtype == np.float32 and v.flags.c_contiguous for v in self._views):
@@ -363,15 +385,11 @@ class OpenSpielVectorEnv:
             rows = np.flatnonzero(mask).tolist()
         rewards = np.zeros((self.batch, self._P))
         if rows:
-            psg, states, paid, zero = self._psg, self.states, self._paid, [0.0] * self._P
-            for b in rows:
-                s = psg.new_initial_state()
-                states[b] = s
-                paid[b] = list(zero)
-            self._legal[rows] = False
-            self._acting[rows] = False
-            self._done[rows] = False
-            self._settle(rows, rewards)
+            index = np.asarray(rows, dtype=np.intp)
+            self._legal[index] = False
+            self._acting[index] = False
+            self._done[index] = False
+            self._settle(rows, rewards, fresh=True)
         return self._timestep(rewards)
 
     def step(self, actions: np.ndarray) -> TimeStep:
@@ -434,12 +452,16 @@ class OpenSpielVectorEnv:
             f"illegal action {actions[b, p]} for player {p} in env {b}: legal actions are {legal}"
         )
 
-    def _sample_chance(self, s: pyspiel.State, b: int) -> int:
-        """Play chance nodes from copy ``b``'s stream; return the next player id."""
+    def _stream(self, b: int) -> Callable[[], float]:
         uniform = self._uniform[b]
         if uniform is None:
             uniform = _uniforms(copy_rng(self.seed, self.first_copy + b)).__next__
             self._uniform[b] = uniform
+        return uniform
+
+    def _sample_chance(self, s: pyspiel.State, b: int) -> int:
+        """Play chance nodes from copy ``b``'s stream; return the next player id."""
+        uniform = self._stream(b)
         p = _CHANCE
         while p == _CHANCE:
             u = uniform()
@@ -452,6 +474,47 @@ class OpenSpielVectorEnv:
             p = s.current_player()
         return p
 
+    def _start(self, b: int) -> tuple[pyspiel.State, int]:
+        """A new game for copy ``b`` with its opening chance nodes played.
+
+        The opening chance nodes (the deal of a card game) are walked through
+        a cache of the states they lead to, so a reset costs one clone instead
+        of a new state plus a pyspiel call per chance node. Outcomes are picked
+        from the same stream with the same rule as :meth:`_sample_chance`, so
+        the games are the same with or without the cache.
+        """
+        node = self._opening
+        if node is None:
+            s = self._psg.new_initial_state()
+            p = s.current_player()
+            if p == _CHANCE:
+                self._opening = node = _OpeningNode(s)
+            else:
+                return s, p
+        uniform = self._stream(b)
+        while True:
+            u = uniform()
+            cums = node.cums
+            i = 0
+            last = len(cums) - 1
+            while i < last and not u < cums[i]:
+                i += 1
+            a = node.actions[i]
+            child = node.children.get(a)
+            if child is None:
+                s = node.state.clone()
+                s.apply_action(a)
+                p = s.current_player()
+                if self._opening_size >= _OPENING_CACHE:
+                    if p == _CHANCE:
+                        p = self._sample_chance(s, b)
+                    return s, p
+                self._opening_size += 1
+                child = node.children[a] = _OpeningNode(s) if p == _CHANCE else (s, p)
+            if type(child) is tuple:
+                return child[0].clone(), child[1]
+            node = child
+
     def _pay(self, s: pyspiel.State, b: int) -> list[float]:
         """This transition's rewards: ``returns()`` minus what was already paid."""
         paid = self._paid[b]
@@ -461,16 +524,15 @@ class OpenSpielVectorEnv:
 
     def _observe_safely(self, b: int, s: pyspiel.State) -> None:
         """Every player's observation of copy ``b``; zeros where the game refuses."""
-        for p, set_from in enumerate(self._setters[b]):
+        for set_from, p in self._setters[b]:
             _observe(set_from, self._views[b * self._P + p], s, p)
 
-    def _finish(self, finished: list[int], paid: list, rewards: np.ndarray) -> None:
-        """Mark ``finished`` rows done; write rewards of the rows in ``paid``."""
+    def _finish(self, finished: list[int], rows: list[int], values: list, rewards) -> None:
+        """Mark ``finished`` rows done; ``values`` holds the rewards of ``rows``, flat."""
         if finished:
             self._done[finished] = True
-        if paid:
-            rows, values = zip(*paid)
-            rewards[list(rows)] = values
+        if rows:
+            rewards[rows] = np.array(values, dtype=np.float64).reshape(len(rows), self._P)
 
     def _scatter(self, bp: list[int], lists: list[list[int]]) -> None:
         """Mark flat rows ``bp`` (``b * P + p``) acting, with legal actions ``lists``."""
@@ -487,25 +549,33 @@ class OpenSpielVectorEnv:
         self._legal.reshape(-1)[np.repeat(idx * self._A, lens) + acts] = True
         self._acting.reshape(-1)[idx] = True
 
-    def _settle(self, rows: list[int], rewards: np.ndarray, joints: list | None = None) -> None:
-        """Apply ``joints`` (if given) to ``rows``, play chance, observe, find who acts.
+    def _settle(
+        self, rows: list[int], rewards: np.ndarray, joints: list | None = None, fresh=False
+    ) -> None:
+        """Start (``fresh``) or move (``joints``) ``rows``, play chance, observe, find who acts.
 
         The caller has cleared ``legal``/``acting`` of these rows.
         """
         n_players, states, cur, setters = self._P, self.states, self._cur, self._setters
         sample_chance, pay, terminal_only = self._sample_chance, self._pay, self._terminal_only
-        bp, lists, finished, paid = [], [], [], []
+        start, zero = self._start, [0.0] * n_players
+        bp, lists, finished, pay_rows, pay_values = [], [], [], [], []
         for i, b in enumerate(rows):
-            s = states[b]
-            if joints is not None:
+            if fresh:
+                s, p = start(b)
+                states[b] = s
+                if not terminal_only:
+                    self._paid[b] = zero
+            else:
+                s = states[b]
                 p = cur[b]
                 if p == _SIMULTANEOUS:
                     s.apply_actions(joints[i])
                 else:
                     s.apply_action(joints[i][p])
-            p = s.current_player()
-            if p == _CHANCE:
-                p = sample_chance(s, b)
+                p = s.current_player()
+                if p == _CHANCE:
+                    p = sample_chance(s, b)
             cur[b] = p
             if p >= 0:
                 bp.append(b * n_players + p)
@@ -519,15 +589,17 @@ class OpenSpielVectorEnv:
             else:
                 finished.append(b)
             try:
-                for q, set_from in enumerate(setters[b]):
+                for set_from, q in setters[b]:
                     set_from(s, q)
             except (pyspiel.SpielError, RuntimeError, ValueError, IndexError):
                 self._observe_safely(b, s)
             if not terminal_only:
-                paid.append((b, pay(s, b)))
+                pay_rows.append(b)
+                pay_values += pay(s, b)
             elif p == _TERMINAL:
-                paid.append((b, s.returns()))
-        self._finish(finished, paid, rewards)
+                pay_rows.append(b)
+                pay_values += s.returns()
+        self._finish(finished, pay_rows, pay_values, rewards)
         self._scatter(bp, lists)
 
     def _advance_sequential(self, rows: list[int], acts: list[int], rewards: np.ndarray) -> None:
@@ -535,7 +607,7 @@ class OpenSpielVectorEnv:
         n_players, states, cur, setters = self._P, self.states, self._cur, self._setters
         chance, terminal_only = self._chance, self._terminal_only
         sample_chance, pay = self._sample_chance, self._pay
-        bp, lists, finished, paid = [], [], [], []
+        bp, lists, finished, pay_rows, pay_values = [], [], [], [], []
         for b, a in zip(rows, acts):
             s = states[b]
             s.apply_action(a)
@@ -547,23 +619,22 @@ class OpenSpielVectorEnv:
                 bp.append(b * n_players + p)
                 lists.append(s.legal_actions())
                 if not terminal_only:
-                    paid.append((b, pay(s, b)))
+                    pay_rows.append(b)
+                    pay_values += pay(s, b)
             else:
                 if p != _TERMINAL:
                     raise GameError(f"{self.info.name}: simultaneous node in a sequential game")
                 finished.append(b)
-                if terminal_only:
-                    paid.append((b, s.returns()))
-                else:
-                    paid.append((b, pay(s, b)))
+                pay_rows.append(b)
+                pay_values += s.returns() if terminal_only else pay(s, b)
             try:
-                for q, set_from in enumerate(setters[b]):
+                for set_from, q in setters[b]:
                     set_from(s, q)
             except (pyspiel.SpielError, RuntimeError, ValueError, IndexError):
                 self._observe_safely(b, s)
         self._legal.fill(False)
         self._acting.fill(False)
-        self._finish(finished, paid, rewards)
+        self._finish(finished, pay_rows, pay_values, rewards)
         self._scatter(bp, lists)
 
     def _advance_joint(self, rows: list[int], joints: list[list[int]], rewards) -> None:

@@ -7,6 +7,7 @@ import pyspiel
 import pytest
 
 import games
+from games import openspiel
 from games.openspiel import OpenSpielGame, exact_increment, load_openspiel
 
 # Every game the brief names, each with at least one episode's worth of steps.
@@ -278,6 +279,25 @@ def test_same_seed_same_trajectories_and_batched_equals_unbatched():
         np.testing.assert_array_equal(ts1.rewards[0], ts.rewards[3])
         if ts.done[3]:
             break
+
+
+@pytest.mark.parametrize("spec", ["kuhn_poker", "leduc_poker", "liars_dice"])
+def test_opening_cache_changes_nothing(spec, monkeypatch):
+    g = games.load(spec)
+
+    def deals_and_obs(env):
+        rng = np.random.default_rng(0)
+        obs = [ts.obs for _, _, ts in play(env, rng, 30)]
+        return obs + [np.array([str(s) for s in env.states])]
+
+    cached = deals_and_obs(g.vector(16, seed=4))
+    monkeypatch.setattr(openspiel, "_OPENING_CACHE", 3)  # fills up at once
+    small = deals_and_obs(g.vector(16, seed=4))
+    monkeypatch.setattr(openspiel, "_OPENING_CACHE", 0)
+    none = deals_and_obs(g.vector(16, seed=4))
+    for a, b, c in zip(cached, small, none):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
 
 
 def test_reset_mask_restarts_only_the_masked_rows():
