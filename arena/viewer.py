@@ -378,7 +378,7 @@ def make_doc_screenshots(folder: str = "docs/screenshots") -> list[str]:
     """The README's screenshots: tic_tac_toe, kuhn_poker and a repeated matrix game."""
     return [
         save_screenshot("tic_tac_toe", os.path.join(folder, "tic_tac_toe.png"), [4, 0], seed=3),
-        save_screenshot("kuhn_poker", os.path.join(folder, "kuhn_poker.png"), ["Pass"], seed=2),
+        save_screenshot("kuhn_poker", os.path.join(folder, "kuhn_poker.png"), [], seat=1, seed=0),
         save_screenshot(
             "matrix:iterated_prisoners_dilemma(horizon=5)",
             os.path.join(folder, "matrix_game.png"),

@@ -131,7 +131,8 @@ def draw_panel(surface: pygame.Surface, r: Rect, session: Session, s: float) -> 
     line = body + px(5, s)
 
     # Score.
-    y = _section(surface, x, inner.y, f"Score  ({session.score.games} games)", s, w)
+    games = session.score.games
+    y = _section(surface, x, inner.y, f"Score  ({games} game{'' if games == 1 else 's'})", s, w)
     sc = session.score
     for i, name in enumerate(sc.names):
         color = theme.TEXT if i == 0 else theme.MUTED
@@ -155,7 +156,7 @@ def draw_panel(surface: pygame.Surface, r: Rect, session: Session, s: float) -> 
     msg_h = 4 * (small + px(5, s)) + px(26, s)
     msg_top = keys_top - msg_h
 
-    y = _section(surface, x, y, "Agent's last move", s, w)
+    y = _section(surface, x, y, "Last agent move", s, w)
     chart = Rect(x, y, w, max(0, msg_top - y - px(10, s)))
     _draw_decision(surface, chart, session, s)
 

@@ -440,7 +440,7 @@ class Session:
     def status(self) -> tuple[str, str]:
         """(text, kind) for the status line: whose turn, or the result."""
         if self.over:
-            return self.result_text() + "  -  r or New game to play again", "result"
+            return self.result_text(), "result"
         waiting = self.waiting_humans()
         if waiting:
             what = "pick your action" if self.simultaneous else "your move"

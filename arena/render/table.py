@@ -125,9 +125,9 @@ class TableRenderer:
             parts.append(f"stage {m.stage_names[view.shown_stage]}")
         if m.info.max_episode_length > 1:
             played = len(view.rounds)
-            parts.append(
-                f"round {min(played + (0 if session.over else 1), m.info.max_episode_length)} of up to {m.info.max_episode_length}"
-            )
+            upto = "" if m.is_repeated else "up to "
+            now = min(played + (0 if session.over else 1), m.info.max_episode_length)
+            parts.append(f"round {now} of {upto}{m.info.max_episode_length}")
         else:
             parts.append("one-shot game")
         parts.append(f"{m.info.kind.replace('_', '-')}")

@@ -45,11 +45,16 @@ class TextView:
         perfect = _perfect_information(state)
         if seat is None or perfect or state.is_terminal():
             return str(state)
-        for method in ("information_state_string", "observation_string"):
-            try:
-                return getattr(state, method)(seat)
-            except Exception:  # noqa: BLE001 - the game does not provide it
-                continue
+        t = state.get_game().get_type()
+        for provided, method in (
+            (t.provides_information_state_string, state.information_state_string),
+            (t.provides_observation_string, state.observation_string),
+        ):
+            if provided:
+                try:
+                    return method(seat)
+                except Exception:  # noqa: BLE001 - refused at this node
+                    continue
         return "(this game shows nothing to its players)"
 
     def buttons(self, session) -> list[tuple[int, str]]:
@@ -128,7 +133,7 @@ class TextRenderer:
         moves_h = (len(moves) + 1) * (theme.fs(15, s) + px(4, s)) if moves else 0
         words = view.text(session).rstrip("\n").split("\n")
         longest = max((len(w) for w in words), default=1)
-        size = theme.fs(18, s)
+        size = theme.fs(24, s)
         while size > 10 and (
             theme.mono_width(size) * longest > inner.w
             or len(words) * size * 1.15 > inner.h - moves_h
