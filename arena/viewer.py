@@ -43,7 +43,6 @@ from arena.render import choose, compose, paint  # noqa: E402
 from arena.render.session import Click, Key, Participant, Session  # noqa: E402
 
 DEFAULT_SIZE = (1100, 720)
-MIN_SIZE = (640, 440)
 FPS = 30
 
 KEYMAP = {
@@ -159,15 +158,14 @@ class Viewer:
         if event.type == pygame.QUIT:
             self.closed = True
             return
-        if event.type == pygame.VIDEORESIZE:
-            size = (max(MIN_SIZE[0], event.w), max(MIN_SIZE[1], event.h))
-            if pygame.display.get_surface() is self.surface and self.surface.get_size() != size:
-                self.surface = pygame.display.set_mode(size, pygame.RESIZABLE)
-            self.relayout()
-            return
-        if event.type == pygame.WINDOWSIZECHANGED:
-            if pygame.display.get_surface() is not None:
-                self.surface = pygame.display.get_surface()
+        if event.type in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED):
+            # Real drivers resize the display surface themselves; the dummy driver
+            # (tests) needs set_mode. Either way the layout is recomputed.
+            display = pygame.display.get_surface()
+            if display is not None:
+                if event.type == pygame.VIDEORESIZE and display.get_size() != (event.w, event.h):
+                    display = pygame.display.set_mode((event.w, event.h), pygame.RESIZABLE)
+                self.surface = display
             self.relayout()
             return
         ui = translate(event, self.layout)
@@ -191,7 +189,7 @@ class Viewer:
             self.closed = True
             return False
         self.draw()
-        if pygame.display.get_surface() is self.surface:
+        if pygame.display.get_init() and pygame.display.get_surface() is not None:
             pygame.display.flip()
         self.frames += 1
         return True

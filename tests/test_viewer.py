@@ -166,6 +166,21 @@ def test_breakthrough_moves_with_two_clicks():
     assert len(s.history) == before and s.view.selected is None and not s.over
 
 
+def test_several_fitting_moves_open_a_menu():
+    v = open_viewer("pentago")  # placing a marble comes with a quadrant rotation
+    s = v.session
+    click(v, ("cell", 2, 3), frames=1)
+    menu = s.view.menu
+    assert menu and len(menu) > 1 and not s.history
+    assert [t for t in v.layout.targets() if t[0] == "action"] == [("action", a) for a in menu]
+    click(v, ("button", "cancel"), frames=1)
+    assert s.view.menu is None and not s.history
+    click(v, ("cell", 2, 3), frames=1)
+    choice = s.view.menu[-1]
+    click(v, ("action", choice), frames=1)
+    assert s.history[0].actions[0] == choice and s.view.menu is None
+
+
 def test_board_detection_reads_planes_and_owners():
     spec = board_mod.detect_board(games.load("tic_tac_toe").pyspiel_game)
     assert (spec.rows, spec.cols, spec.empty) == (3, 3, 0)
@@ -426,12 +441,17 @@ def test_closing_the_window_exits_with_zero(capsys):
 
     def on_open(v):
         seen["viewer"] = v
+        pos = v.layout.center_of(("cell", 1, 1))
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=1))
         pygame.event.post(pygame.event.Event(pygame.QUIT))
 
     code = viewer.main(_args(), "play", max_frames=200, realtime=False, on_open=on_open)
     assert code == 0
-    assert seen["viewer"].closed and seen["viewer"].frames == 0
+    v = seen["viewer"]
+    assert v.closed and v.frames == 0
+    assert v.session.state.history() == [4] and not v.session.over  # closed mid-game
     assert "no game finished" in capsys.readouterr().out
+    assert not pygame.display.get_init()
 
 
 def test_missing_db_member_fails_before_the_window(tmp_path):

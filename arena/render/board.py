@@ -333,6 +333,7 @@ class BoardView:
             return None
         if target[0] != "cell":
             return None
+        self.menu = None
         problem = session.turn_problem()
         if problem:
             return problem
@@ -539,6 +540,13 @@ class BoardRenderer:
                 _piece(surface, spec.style, center, w, color, glyph, owner)
 
         if view.menu and "menu" in lay.regions:
+            theme.glow(
+                surface,
+                lay.regions["main"] if "main" in lay.regions else board,
+                theme.BG,
+                150,
+                radius=0,
+            )
             m = lay.regions["menu"]
             theme.box(surface, m, theme.PANEL, edge=theme.SELECT, radius=px(12, s))
             theme.text(
