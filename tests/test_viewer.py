@@ -386,6 +386,21 @@ def test_watch_pause_step_and_speed():
     assert press(v, pygame.K_ESCAPE) == "closed"
 
 
+def test_watch_swaps_seats_and_scores_per_policy():
+    game = games.load("tic_tac_toe")
+    session, _ = viewer.make_session(
+        game, "watch", [(Scripted("first"), "first"), (Scripted("last"), "last")], delay_ms=0
+    )
+    for _ in range(200):
+        if session.score.games == 2:
+            break
+        session.tick(1000.0)
+    # Game 1: A (first legal) is X and wins along the top row; game 2: B is X and wins.
+    assert session.score.games == 2 and session.score.wins == [1, 1] and session.score.draws == 0
+    assert session.episode == 1 and session.owner(0) == 1  # seats swapped for game 2
+    assert session.score.totals == [0.0, 0.0]
+
+
 def test_not_your_turn_is_refused():
     game = games.load("tic_tac_toe")
     session, _ = viewer.make_session(game, "play", [(Scripted(), "bot")], delay_ms=400)

@@ -404,36 +404,28 @@ class Session:
         if self.view is not None:
             self.view.update(self)
 
-    def _finish(self) -> None:
-        n = len(self.participants)
-        mean = []
-        for i in range(n):
+    def participant_returns(self) -> list[float]:
+        """This game's return of each participant (the mean over the seats it holds)."""
+        out = []
+        for i in range(len(self.participants)):
             seats = [p for p in range(self.num_players) if self.owner(p) == i]
-            mean.append(float(np.mean(self.returns[seats])) if seats else 0.0)
-        winner = self.score.record(mean)
-        self.say(self.result_text(mean, winner), "result")
+            out.append(float(np.mean(self.returns[seats])) if seats else 0.0)
+        return out
 
-    def result_text(self, mean: Sequence[float] | None = None, winner: int | None = -1) -> str:
-        """The outcome of the finished game in words."""
-        if mean is None:
-            mean = [
-                float(
-                    np.mean(
-                        [self.returns[p] for p in range(self.num_players) if self.owner(p) == i]
-                        or [0.0]
-                    )
-                )
-                for i in range(len(self.participants))
-            ]
+    def _finish(self) -> None:
+        self.score.record(self.participant_returns())
+        self.say(self.result_text(), "result")
+
+    def result_text(self) -> str:
+        """The outcome of the game so far in words: who won, with each participant's return."""
+        mean = self.participant_returns()
         if len(mean) == 1:
             return f"Game over: return {fmt(mean[0])}"
-        if winner == -1:
-            best = max(mean)
-            winner = None if sum(m == best for m in mean) > 1 else int(np.argmax(mean))
         points = " / ".join(f"{self.participants[i].name} {fmt(m)}" for i, m in enumerate(mean))
-        if winner is None:
+        best = max(mean)
+        if sum(m == best for m in mean) > 1:
             return f"Draw ({points})"
-        name = self.participants[winner].name
+        name = self.participants[int(np.argmax(mean))].name
         verb = "win" if name == "You" else "wins"
         return f"{name} {verb} ({points})"
 
