@@ -285,4 +285,6 @@ class TableRenderer:
 
 
 def fmt_pay(x: float) -> str:
+    """A payoff for a table cell (``-0`` shows as ``0``)."""
+    x = float(x) + 0.0
     return f"{x:g}" if abs(x) < 1e5 else f"{x:.3g}"
