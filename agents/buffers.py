@@ -86,7 +86,7 @@ class ReplayBuffer:
     def arrays(self) -> dict[str, np.ndarray]:
         """The stored rows in ring order, plus ``_next`` (for checkpoints)."""
         out = {k: v[: self.size] for k, v in self.data.items()}
-        out["_next"] = np.array(self.next, np.int64)
+        out["_next"] = np.array([self.next], np.int64)
         return out
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
@@ -101,7 +101,9 @@ class ReplayBuffer:
             for k, v in rows.items():
                 self.data[k][:n] = v
             self.size = n
-            self.next = int(arrays.get("_next", n)) % self.capacity
+            self.next = (
+                int(arrays["_next"][0]) % self.capacity if "_next" in arrays else n % self.capacity
+            )
 
 
 def decision_rows(tr: Transitions) -> dict[str, np.ndarray]:

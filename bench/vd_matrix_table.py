@@ -1,0 +1,82 @@
+"""Where IQL, VDN and QMIX settle on cooperative matrix games (the README table).
+
+Run: ``python bench/vd_matrix_table.py [--seeds 5]``. For every game,
+algorithm, exploration protocol and seed it trains by self-play (the learner
+holds both seats) and reports the return of the greedy joint policy and its
+joint action. Protocols: ``uniform`` keeps epsilon at 1 (the data the
+literature's matrix-game tables are computed from), ``annealed`` decays it
+from 1 to 0.05 over the first 75% of training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import time
+
+import numpy as np
+import torch
+
+import games
+from agents.registry import make_learner
+from arena.rollout import play
+from arena.train import train
+
+GAMES = [
+    "matrix:positive_control",
+    "matrix:two_step",
+    "matrix:penalty(k=0)",
+    "matrix:climbing",
+    "matrix:nonmonotonic",
+]
+ALGORITHMS = ["iql", "vdn", "qmix"]
+# The settings tests/test_value_decomposition.py uses (MATRIX, EPISODES, exploration()).
+MATRIX = dict(hidden=(32, 32), lr=2e-3, target_period=20, updates_per_learn=16, batch_size=128)
+BATCH, STEPS_PER_EPISODE_STEP = 64, 1000
+
+
+def protocol(name: str, steps: int) -> dict:
+    if name == "uniform":
+        return dict(eps_start=1.0, eps_end=1.0)
+    return dict(eps_start=1.0, eps_end=0.05, eps_decay_steps=int(0.75 * steps))
+
+
+def settle(algorithm: str, spec: str, seed: int, proto: str) -> tuple[float, tuple]:
+    """Train; return the greedy joint policy's return and its first joint action."""
+    game = games.load(spec)
+    steps = STEPS_PER_EPISODE_STEP * game.info.max_episode_length
+    learner = make_learner(algorithm, game.info, seed, **MATRIX, **protocol(proto, steps))
+    train(learner, game, steps, seed, batch=BATCH, rollout_len=game.info.max_episode_length)
+    ret = float(play(game, [learner], 1, seed, batch=1).returns[0, 0])
+    ts = game.vector(1, seed).reset()
+    act = learner.act(ts.obs[0], ts.legal[0], np.arange(2), np.random.default_rng(0)).actions
+    return ret, tuple(int(a) for a in act)
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--protocols", default="uniform,annealed")
+    args = ap.parse_args()
+    t0 = time.time()
+    for proto in args.protocols.split(","):
+        print(f"\n### exploration: {proto}\n")
+        print("| game | " + " | ".join(ALGORITHMS) + " |")
+        print("|---|" + "---|" * len(ALGORITHMS))
+        for spec in GAMES:
+            cells = []
+            for alg in ALGORITHMS:
+                rets = [settle(alg, spec, s, proto)[0] for s in range(args.seeds)]
+                count = collections.Counter(rets)
+                cells.append(
+                    ", ".join(
+                        f"{v:g} ({n}/{len(rets)})" for v, n in sorted(count.items(), reverse=True)
+                    )
+                )
+            print(f"| {spec.removeprefix('matrix:')} | " + " | ".join(cells) + " |", flush=True)
+    print(f"\n{time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
