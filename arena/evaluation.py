@@ -736,3 +736,174 @@ def nash_report(
     if note:
         out["note"] = note
     return out
+
+
+# ---------------------------------------------------------------------------
+# `arena league eval DB`: the population now
+
+
+def evaluate_league(
+    db_path,
+    games_per_pair: int | None = None,
+    seed: int = 0,
+    *,
+    max_states: int = DEFAULT_MAX_STATES,
+    record: bool = True,
+    device: str = "cpu",
+) -> dict:
+    """Meta-game, meta-Nash, Nash averaging, dominance and exact Nash gaps of a league's active members.
+
+    The payoff table is exact (:func:`exact_payoff_table`) for two-player
+    OpenSpiel and one-shot matrix games small enough to enumerate, and
+    otherwise sampled: every pair plays ``games_per_pair`` games (default: the
+    league's ``evaluation.games_per_pair``) with seat rotation, cooperative
+    games also in self-play. NashConv is exact or left out (``null``) when the
+    game is too large; the live learners and the meta-Nash mixture
+    (:class:`arena.metagame.MixturePolicy`, PSRO's measure) are measured. With
+    ``record`` the gaps are added to the store as ``nash_gap`` evaluations
+    (``who``: ``learner`` or ``meta_nash``) when the store can be opened for
+    writing (not while the league runs).
+
+    Returns:
+        A JSON-friendly dict.
+    """
+    import games
+    from arena.league import member_policy
+    from arena.metagame import (
+        analyze,
+        empirical_metagame,
+        metagame_from_table,
+        mixture_policy,
+        records_from_match,
+    )
+    from arena.rollout import play
+    from games.core import COOPERATIVE
+    from leagues.config import config_from_dict
+    from leagues.store import Store, StoreError
+
+    with Store.open(db_path, readonly=True) as store:
+        stored = store.config()
+        if stored is None:
+            raise StoreError(f"{db_path}: the league has no config yet; run it first")
+        cfg = config_from_dict(stored[1], str(db_path), check_game=False)
+        spec = cfg.league.game
+        game = games.load(spec)
+        members = store.members(active=True)
+        learner_cfgs = {lc.name: lc for lc in cfg.learners}
+        usable, policies = [], []
+        for m in members:
+            try:
+                policies.append(member_policy(store, m, game.info, learner_cfgs, device))
+                usable.append(m)
+            except StoreError:  # a learner with no checkpoint yet
+                continue
+        step = max([m.step for m in store.matches()[-1:]] + [0])
+    names = [m.name for m in usable]
+    out: dict = {"game": spec, "kind": game.info.kind, "members": names, "step": step}
+    if not usable:
+        out["note"] = "no member with weights yet; run the league first"
+        return out
+    n = games_per_pair or cfg.evaluation.games_per_pair
+    try:
+        table = exact_payoff_table(game, policies, seed=seed, max_states=max_states)
+        meta = metagame_from_table(names, table, game.info.kind, stderr=np.zeros_like(table))
+        out["table_method"] = EXACT
+    except ExactLimitError:
+        records = []
+        for i, j in itertools.combinations_with_replacement(range(len(policies)), 2):
+            if i == j and game.info.kind != COOPERATIVE:
+                continue
+            result = play(game, [policies[i], policies[j]], n, seed + 7919 * i + j)
+            records += records_from_match(i, j, result)
+        meta = empirical_metagame(names, records, game.info.kind)
+        out["table_method"] = f"sampled ({n} games per pair)"
+    analysis = analyze(meta)
+    out.update(
+        payoffs=np.where(np.isfinite(meta.payoffs), meta.payoffs, None).tolist(),
+        stderr=np.nan_to_num(meta.stderr).tolist(),
+        meta_nash=analysis.nash.weights.tolist(),
+        meta_method=analysis.nash.method,
+        nash_averaging=analysis.averaging.ratings.tolist(),
+        dominance_edges=[list(e) for e in analysis.dominance.edges],
+        cycles=analysis.dominance.cycles,
+    )
+    if analysis.cross_play is not None:
+        out["cross_play"] = {
+            "self_play": analysis.cross_play.self_play,
+            "cross_play": analysis.cross_play.cross_play,
+            "gap": analysis.cross_play.gap,
+        }
+    gaps = []
+    candidates = [(m.name, "learner", p) for m, p in zip(usable, policies) if m.kind == "learner"]
+    candidates.append(
+        ("meta-Nash mixture", "meta_nash", mixture_policy(policies, analysis.nash.weights))
+    )
+    for label, who, pol in candidates:
+        try:
+            res = exact_nash_conv(game, pol, seed=seed, max_states=max_states, label=label)
+        except ExactLimitError as e:
+            gaps.append(
+                {"who": who, "member": label, "nash_conv": None, "note": str(e).split(";")[0]}
+            )
+            continue
+        gaps.append(
+            {
+                "who": who,
+                "member": label,
+                "nash_conv": res.nash_conv,
+                "exploitability": res.exploitability,
+                "per_player": res.per_player.tolist(),
+                "method": EXACT,
+            }
+        )
+    out["nash_gaps"] = gaps
+    if record:
+        try:
+            with Store.open(db_path) as store:
+                with store.batch():
+                    for g in gaps:
+                        if g["nash_conv"] is not None:
+                            store.add_evaluation(step, "nash_gap", g)
+            out["recorded"] = True
+        except StoreError as e:
+            out["recorded"] = False
+            out["note"] = f"results not recorded: {str(e).splitlines()[0]}"
+    return out
+
+
+def league_eval_command(args) -> int:
+    """``arena league eval DB [--games N] [--json]``."""
+    import json
+
+    out = evaluate_league(args.db, getattr(args, "games", None))
+    if getattr(args, "json", False):
+        print(json.dumps(out, indent=2))
+        return 0
+    print(
+        f"{out['game']} ({out['kind']}): {len(out['members'])} active members, step {out['step']:,}"
+    )
+    if "meta_nash" not in out:
+        print(out.get("note", "nothing to evaluate"))
+        return 0
+    print(f"payoff table: {out['table_method']}; meta-Nash by {out['meta_method']}")
+    order = np.lexsort((-np.array(out["meta_nash"]), -np.array(out["nash_averaging"])))
+    print(f"  {'member':<28} {'meta-Nash':>10} {'Nash avg':>10}")
+    for i in order:
+        print(
+            f"  {out['members'][i]:<28} {out['meta_nash'][i]:>10.4f} {out['nash_averaging'][i]:>10.4f}"
+        )
+    for c in out["cycles"][:5]:
+        print("  cycle: " + " > ".join(out["members"][i] for i in c + [c[0]]))
+    if "cross_play" in out:
+        cp = out["cross_play"]
+        print(
+            f"  self-play {cp['self_play']:.4f}  cross-play {cp['cross_play']:.4f}  gap {cp['gap']:.4f}"
+        )
+    for g in out["nash_gaps"]:
+        if g["nash_conv"] is None:
+            print(f"  NashConv of {g['member']}: not computed ({g['note']})")
+        else:
+            print(f"  NashConv of {g['member']}: {g['nash_conv']:.6f} (exact)")
+    if out.get("note"):
+        print(out["note"])
+    return 0

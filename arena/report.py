@@ -204,7 +204,7 @@ def gaps_figure(points: Sequence[GapPoint]) -> bytes | None:
     """NashConv / exploitability against the league step; bounds dashed with upward triangles."""
     if not points:
         return None
-    metrics = sorted({p.metric for p in points})
+    metrics = sorted({p.metric for p in points}, key=lambda m: (m != "nash_conv", m))
     fig = _figure(8.0, 3.4 * len(metrics))
     colors = {"learner": "tab:blue", "meta_nash": "tab:orange"}
     for k, metric in enumerate(metrics):
@@ -735,8 +735,8 @@ def load_report_data(db_path: str | os.PathLike, tag: str | None = None) -> Repo
     * ratings: every ratings row (all systems), members by name;
     * NashConv history: every evaluation whose payload is a dict with a
       ``nash_conv`` value (``arena.evaluation.nash_report`` output), with
-      ``who`` (default ``learner``) and ``method`` (default ``exact``); an
-      ``exploitability`` value in the same payload is drawn in its own panel;
+      ``who`` (default ``learner``) and ``method`` (default ``exact``);
+      exploitability is NashConv / players, so it is not drawn again;
     * meta-game: the matches among *active* members in which exactly two
       members sit (or one member in every seat: self-play), tagged ``tag``
       (default: ``"eval"`` when any match has that tag, else all), through
@@ -778,11 +778,8 @@ def load_report_data(db_path: str | os.PathLike, tag: str | None = None) -> Repo
         if not isinstance(p, dict) or "nash_conv" not in p:
             continue
         who, method = str(p.get("who", "learner")), str(p.get("method", EXACT))
-        gaps.append(GapPoint(ev.step, who, float(p["nash_conv"]), method, "nash_conv"))
-        if "exploitability" in p:
-            gaps.append(
-                GapPoint(ev.step, who, float(p["exploitability"]), method, "exploitability")
-            )
+        if p["nash_conv"] is not None:
+            gaps.append(GapPoint(ev.step, who, float(p["nash_conv"]), method, "nash_conv"))
 
     if tag is None:
         tag = "eval" if any(m.tag == "eval" for m in all_matches) else ""

@@ -231,3 +231,37 @@ def test_exploiter_lower_bound_never_exceeds_the_exact_value_on_kuhn():
     # IQL finds a good part of the gap in seconds (measured: 0.70 of 0.92 after 3 s).
     assert out["nash_conv"] > 0.1
     assert out["values"] == pytest.approx(exact.values, abs=0.1)
+
+
+def test_league_eval_measures_the_population_and_records_for_the_report(tmp_path, capsys):
+    from arena.evaluation import evaluate_league, league_eval_command
+    from arena.report import load_report_data
+    from leagues.config import LeagueConfig, ReferenceConfig, RunConfig, config_to_dict
+    from leagues.pool import Member
+    from leagues.store import Store
+
+    db = tmp_path / "refs.db"
+    cfg = LeagueConfig(
+        league=RunConfig(name="refs", game="kuhn_poker"),
+        references=(ReferenceConfig("random", "random"),),
+    )
+    with Store.open(db, create=True) as store:
+        store.set_config("", config_to_dict(cfg))
+        store.add_member(Member(1, "random", "reference", policy="random", created=1.0))
+        store.add_member(Member(2, "random2", "reference", policy="random", created=2.0))
+    out = evaluate_league(db)
+    assert out["table_method"] == "exact" and out["members"] == ["random", "random2"]
+    assert np.array(out["payoffs"]) == pytest.approx(np.zeros((2, 2)), abs=1e-12)
+    (gap,) = out["nash_gaps"]  # no learner yet: only the meta-Nash mixture
+    assert gap["who"] == "meta_nash" and gap["nash_conv"] == pytest.approx(11 / 12)
+    assert out["recorded"]
+    data = load_report_data(db)
+    assert [(g.who, g.method) for g in data.gaps] == [("meta_nash", "exact")]
+
+    class Args:
+        games = None
+        json = False
+
+    Args.db = str(db)
+    assert league_eval_command(Args) == 0
+    assert "NashConv of meta-Nash mixture: 0.916667 (exact)" in capsys.readouterr().out
