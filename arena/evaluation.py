@@ -110,8 +110,9 @@ class NashConvResult:
 
 def _exact(per_player, values, br_values, states: int) -> NashConvResult:
     per = np.asarray(per_player, dtype=np.float64)
-    # Round-off can make a best response look a hair worse than the policy itself.
-    per = np.where(np.abs(per) < 1e-12, 0.0, per)
+    # Round-off can make a best response look a hair worse than the policy itself
+    # (a gain is never negative: the policy is one of the responses).
+    per = np.where(np.abs(per) < 1e-10, 0.0, per)
     return NashConvResult(
         per,
         np.asarray(values, float),
