@@ -35,11 +35,11 @@ Silver et al. 2014 and DDPG (Lillicrap et al. 2016).
   turn-based, cooperative, zero-sum or general-sum: every seat's critic head
   and actor maximize that seat's own return.
 
-The replay buffer (:class:`JointReplay`) lives here: it stores joint steps,
-not the per-seat decisions of the value-decomposition learners. It is not
-part of checkpoints; a resumed learner refills it (``warmup`` steps).
+Replay: :class:`agents.buffers.ReplayBuffer` holding joint steps built by
+:func:`joint_steps` (every seat's reward, not a team reward). The buffer is
+not part of checkpoints; a resumed learner refills it (``warmup`` steps).
 
-The file reads top to bottom: config, networks, pure functions, replay,
+The file reads top to bottom: config, networks, pure functions, replay rows,
 acting, the learner.
 """
 
@@ -55,6 +55,7 @@ import torch
 from torch import nn
 
 from agents.base import Act, Rollout, sample_from_probs
+from agents.buffers import ReplayBuffer
 from agents.checkpoint import load_optimizer_tensors, optimizer_tensors
 from agents.nn import (
     as_tensor,
@@ -245,51 +246,18 @@ def actor_loss(
 
 
 # ---------------------------------------------------------------------------
-# Replay of joint steps
-
-
-class JointReplay:
-    """A ring buffer of joint steps (every player at one env step), numpy on the host.
-
-    Fields per step: ``obs [P, O]``, ``state [S]``, ``legal [P, A]``,
-    ``acting [P]``, ``controlled [P]``, ``actions [P]`` (or ``[P, D]``),
-    ``rewards [P]``, ``done``, and the ``next_`` versions of obs, state, legal
-    and acting.
-    """
-
-    def __init__(self, capacity: int):
-        self.capacity = int(capacity)
-        self.data: dict[str, np.ndarray] | None = None
-        self.size = 0
-        self.pos = 0
-
-    def __len__(self) -> int:
-        return self.size
-
-    def add(self, batch: dict[str, np.ndarray]) -> None:
-        """Append ``n`` steps (every array has first axis ``n``)."""
-        n = len(batch["done"])
-        if self.data is None:
-            self.data = {
-                k: np.zeros((self.capacity,) + v.shape[1:], v.dtype) for k, v in batch.items()
-            }
-        if n > self.capacity:  # only the newest fit
-            batch = {k: v[-self.capacity :] for k, v in batch.items()}
-            n = self.capacity
-        idx = (self.pos + np.arange(n)) % self.capacity
-        for k, v in batch.items():
-            self.data[k][idx] = v
-        self.pos = (self.pos + n) % self.capacity
-        self.size = min(self.size + n, self.capacity)
-
-    def sample(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """``n`` steps drawn uniformly with replacement."""
-        idx = rng.integers(0, self.size, n)
-        return {k: v[idx] for k, v in self.data.items()}
+# Replay rows: joint steps
 
 
 def joint_steps(r: Rollout) -> dict[str, np.ndarray]:
-    """The ``T * B`` joint steps of a rollout in which the learner holds a seat and someone acts."""
+    """Replay rows: the joint steps ``(t, b)`` of a rollout in which the learner holds a seat
+    and someone acts.
+
+    Unlike :func:`agents.buffers.joint_step_rows` (a team reward for VDN and
+    QMIX) a row keeps every seat's reward, the ``controlled`` seats and float
+    actions of continuous games. When ``done`` the ``next_`` fields belong to
+    the next episode and are never bootstrapped from.
+    """
     t_n, b = r.steps, r.batch
 
     def flat(x: np.ndarray) -> np.ndarray:
@@ -408,7 +376,7 @@ class MADDPG:
         ss = np.random.SeedSequence(int(seed), spawn_key=(7,))
         self.np_rng = np.random.default_rng(ss)  # replay sampling
         self.gen = seeded_generator(int(seed) + 1, self.device)  # Gumbel noise in updates
-        self.buffer = JointReplay(config.buffer_size)
+        self.buffer = ReplayBuffer(config.buffer_size)
         self.updates = 0
 
     # -- acting ----------------------------------------------------------------
