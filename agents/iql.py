@@ -41,8 +41,8 @@ class IQLConfig(QConfig):
     """Replay capacity in decision transitions."""
     learning_starts: int = 1_000
     """Transitions in the buffer before the first gradient step."""
-    updates_per_learn: int = 4
-    """Gradient steps per collected rollout."""
+    steps_per_update: float = 128.0
+    """Learner env steps (summed over copies) per gradient step."""
     target_period: int = 100
     """Gradient steps between target-network copies."""
     eps_decay_steps: int = 50_000

@@ -69,8 +69,8 @@ class QConfig:
     """Replay capacity in rows (decisions for IQL, joint steps for VDN/QMIX)."""
     learning_starts: int = 256
     """Rows in the buffer before the first gradient step."""
-    updates_per_learn: int = 4
-    """Gradient steps per call to learn() (one call per collected rollout)."""
+    steps_per_update: float = 8.0
+    """Learner env steps (summed over copies) per gradient step, whatever the rollout shape."""
     target_period: int = 100
     """Gradient steps between target-network updates."""
     target_tau: float = 1.0
@@ -94,12 +94,14 @@ class QConfig:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         if self.loss not in LOSSES:
             raise ValueError(f"loss '{self.loss}' is unknown; use one of {', '.join(LOSSES)}")
-        for name in ("batch_size", "buffer_size", "updates_per_learn", "target_period"):
+        for name in ("batch_size", "buffer_size", "target_period"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
         for name in ("gamma", "eps_start", "eps_end"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must lie in [0, 1]")
+        if self.steps_per_update <= 0:
+            raise ValueError(f"steps_per_update={self.steps_per_update} must be > 0")
         if not 0.0 < self.target_tau <= 1.0:
             raise ValueError(f"target_tau={self.target_tau} must lie in (0, 1]")
         if self.lr <= 0:
@@ -293,6 +295,7 @@ class ValueDecomposition:
         self._builder = DecisionBuilder(carry=True)
         self.updates = 0
         self.env_steps = 0
+        self.update_credit = 0.0  # gradient steps earned by new data, not yet taken
 
     # -- acting ----------------------------------------------------------------
 
@@ -323,10 +326,10 @@ class ValueDecomposition:
     # -- learning --------------------------------------------------------------
 
     def learn(self, rollout: Rollout) -> dict[str, float]:
-        """Store the rollout's transitions, then take ``updates_per_learn`` gradient steps."""
+        """Store the rollout's transitions, then take one gradient step per ``steps_per_update`` new env steps."""
         cfg = self.config
-        mine = rollout.acting[:-1] & rollout.controlled[:-1]
-        self.env_steps += int(mine.any(-1).sum())
+        new_steps = int((rollout.acting[:-1] & rollout.controlled[:-1]).any(-1).sum())
+        self.env_steps += new_steps
         if self.mixer is None:
             rows = decision_rows(self._builder(rollout))
         else:
@@ -336,8 +339,13 @@ class ValueDecomposition:
         metrics = {"epsilon": self.epsilon(), "buffer": float(len(self.buffer))}
         if len(self.buffer) < max(cfg.learning_starts, 1):
             return metrics
+        self.update_credit += new_steps / cfg.steps_per_update
+        n_updates = int(self.update_credit)
+        self.update_credit -= n_updates
+        if n_updates == 0:
+            return metrics
         losses, q_means = [], []
-        for _ in range(cfg.updates_per_learn):
+        for _ in range(n_updates):
             loss, q_mean = self._update()
             losses.append(loss)
             q_means.append(q_mean)
@@ -416,6 +424,7 @@ class ValueDecomposition:
         out.update(optimizer_tensors(self.opt, "opt"))
         out["updates"] = torch.tensor(self.updates, dtype=torch.int64)
         out["env_steps"] = torch.tensor(self.env_steps, dtype=torch.int64)
+        out["update_credit"] = torch.tensor(self.update_credit, dtype=torch.float64)
         out["rng.numpy"] = _rng_to_tensor(self.rng)
         if self.config.save_buffer:
             out.update(
@@ -439,6 +448,7 @@ class ValueDecomposition:
         load_optimizer_tensors(self.opt, tensors, "opt")
         self.updates = int(tensors["updates"])
         self.env_steps = int(tensors["env_steps"])
+        self.update_credit = float(tensors["update_credit"])
         self.rng.bit_generator.state = json.loads(
             bytes(tensors["rng.numpy"].to(torch.uint8).cpu().numpy()).decode()
         )

@@ -31,8 +31,8 @@ GAMES = [
 ]
 ALGORITHMS = ["iql", "vdn", "qmix"]
 # The settings tests/test_value_decomposition.py uses (MATRIX, EPISODES, exploration()).
-MATRIX = dict(hidden=(32, 32), lr=2e-3, target_period=20, updates_per_learn=16, batch_size=128)
-BATCH, STEPS_PER_EPISODE_STEP = 64, 1000
+MATRIX = dict(hidden=(32, 32), lr=2e-3, target_period=20, steps_per_update=4.0, batch_size=128)
+BATCH, STEPS = 64, 1000  # copies; env steps of training (1000 one-shot games, 500 two-step games)
 
 
 def protocol(name: str, steps: int) -> dict:
@@ -44,9 +44,8 @@ def protocol(name: str, steps: int) -> dict:
 def settle(algorithm: str, spec: str, seed: int, proto: str) -> tuple[float, tuple]:
     """Train; return the greedy joint policy's return and its first joint action."""
     game = games.load(spec)
-    steps = STEPS_PER_EPISODE_STEP * game.info.max_episode_length
-    learner = make_learner(algorithm, game.info, seed, **MATRIX, **protocol(proto, steps))
-    train(learner, game, steps, seed, batch=BATCH, rollout_len=game.info.max_episode_length)
+    learner = make_learner(algorithm, game.info, seed, **MATRIX, **protocol(proto, STEPS))
+    train(learner, game, STEPS, seed, batch=BATCH, rollout_len=game.info.max_episode_length)
     ret = float(play(game, [learner], 1, seed, batch=1).returns[0, 0])
     ts = game.vector(1, seed).reset()
     act = learner.act(ts.obs[0], ts.legal[0], np.arange(2), np.random.default_rng(0)).actions

@@ -53,20 +53,26 @@ def test_turn_based_rows_run_decision_to_decision():
 def test_general_sum_prisoners_dilemma_defects():
     """Defection dominates: independent learners defect (Sandholm & Crites 1996)."""
     game = games.load("matrix:prisoners_dilemma")
-    config = IQLConfig(
-        hidden=(16,), learning_starts=64, lr=3e-3, eps_decay_steps=1000, target_period=20
-    )
-    learner = IQL(game.info, config, seed=0)
-    train(learner, game, 2000, 0, batch=64, rollout_len=1)
-    result = play(game, [learner], 1, 0, batch=1)
-    assert result.returns[0].tolist() == [1.0, 1.0]  # (Defect, Defect)
+    for seed in range(3):
+        config = IQLConfig(
+            hidden=(16,),
+            learning_starts=64,
+            lr=3e-3,
+            eps_decay_steps=1000,
+            target_period=20,
+            steps_per_update=8.0,
+        )
+        learner = IQL(game.info, config, seed=seed)
+        train(learner, game, 2000, seed, batch=64, rollout_len=1)
+        result = play(game, [learner], 1, seed, batch=1)
+        assert result.returns[0].tolist() == [1.0, 1.0]  # (Defect, Defect)
 
 
 def test_three_players_one_network():
     """Three seats share one network (player one-hot) and every seat's decisions are learned."""
     game = games.load("matrix:three_player_matching_pennies")
     learner = IQL(
-        game.info, IQLConfig(hidden=(16,), learning_starts=16, updates_per_learn=2), seed=0
+        game.info, IQLConfig(hidden=(16,), learning_starts=16, steps_per_update=24.0), seed=0
     )
     coll = Collector(game, [learner], self_play_matchup(3), 16, 0)
     m = learner.learn(coll.collect(3)[0])

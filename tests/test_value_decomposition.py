@@ -37,8 +37,8 @@ torch.set_num_threads(1)
 
 ALGORITHMS = {"iql": (IQL, IQLConfig), "vdn": (VDN, VDNConfig), "qmix": (QMIX, QMIXConfig)}
 # Small settings for matrix games (also bench/vd_matrix_table.py's).
-MATRIX = dict(hidden=(32, 32), lr=2e-3, target_period=20, updates_per_learn=16, batch_size=128)
-EPISODES = 1000  # per copy-step of an episode: 1000 one-shot games, 2000 steps of two_step
+MATRIX = dict(hidden=(32, 32), lr=2e-3, target_period=20, steps_per_update=4.0, batch_size=128)
+STEPS = 1000  # env steps of training: 1000 one-shot games, 500 two-step games
 
 
 def exploration(protocol: str, steps: int) -> dict:
@@ -209,7 +209,7 @@ def _learner(name: str, seed: int = 0, **overrides):
     info = games.load(SPECS[name]).info
     cls, cfg = ALGORITHMS[name]
     base = dict(
-        hidden=(32,), batch_size=32, learning_starts=32, updates_per_learn=5, target_period=10
+        hidden=(32,), batch_size=32, learning_starts=32, steps_per_update=12.0, target_period=10
     )
     return cls(info, cfg(**{**base, **overrides}), seed=seed)
 
@@ -269,7 +269,7 @@ def test_checkpoint_round_trip(name, tmp_path):
     game = games.load(spec)
     cls, cfg = ALGORITHMS[name]
     config = cfg(
-        hidden=(16,), batch_size=32, learning_starts=32, updates_per_learn=5, save_buffer=True
+        hidden=(16,), batch_size=32, learning_starts=32, steps_per_update=8.0, save_buffer=True
     )
     learner = cls(game.info, config, seed=1)
     coll = Collector(game, [learner], self_play_matchup(2), 16, 0)
@@ -336,9 +336,8 @@ def test_team_learners_refuse_non_cooperative_games_and_foreign_seats(cls):
 def settle(name: str, spec: str, seed: int, protocol: str) -> float:
     """Train by self-play (64 copies); return the greedy joint policy's return."""
     game = games.load(spec)
-    steps = EPISODES * game.info.max_episode_length
-    learner = make_learner(name, game.info, seed, **MATRIX, **exploration(protocol, steps))
-    train(learner, game, steps, seed, batch=64, rollout_len=game.info.max_episode_length)
+    learner = make_learner(name, game.info, seed, **MATRIX, **exploration(protocol, STEPS))
+    train(learner, game, STEPS, seed, batch=64, rollout_len=game.info.max_episode_length)
     return float(play(game, [learner], 1, seed, batch=1).returns[0, 0])
 
 
