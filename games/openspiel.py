@@ -220,6 +220,10 @@ class OpenSpielGame(Game):
     def __repr__(self) -> str:
         return f"OpenSpielGame({self.info.name!r})"
 
+    def __reduce__(self):
+        # pyspiel games pickle, observation types do not: rebuild from the game.
+        return (OpenSpielGame, (self.info.name, self.pyspiel_game))
+
     def new_state(self) -> pyspiel.State:
         """A fresh initial ``pyspiel.State`` (chance nodes not yet sampled)."""
         return self.pyspiel_game.new_initial_state()
@@ -337,6 +341,10 @@ class OpenSpielVectorEnv:
     def __init__(self, game: OpenSpielGame, batch: int, seed: int, *, first_copy: int = 0):
         if batch < 1:
             raise GameError(f"batch must be at least 1, got {batch}")
+        if not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise GameError(f"seed must be a non-negative integer, got {seed!r}")
+        if not isinstance(first_copy, (int, np.integer)) or first_copy < 0:
+            raise GameError(f"first_copy must be a non-negative integer, got {first_copy!r}")
         self.game = game
         self.info = game.info
         self.batch = batch
@@ -398,6 +406,8 @@ class OpenSpielVectorEnv:
             raise GameError(
                 f"actions must have shape ({self.batch}, {self._P}) [B, P], got {actions.shape}"
             )
+        if actions.dtype.kind not in "iu":
+            raise GameError(f"actions must be integers, got dtype {actions.dtype}")
         acting = np.flatnonzero(self._acting.reshape(-1))  # b * P + p, sorted by b
         chosen = actions.reshape(-1)[acting]
         self._check_legal(acting, chosen, actions)
@@ -491,7 +501,7 @@ class OpenSpielVectorEnv:
                 self._opening = node = _OpeningNode(s)
             else:
                 return s, p
-        uniform = self._stream(b)
+        uniform = self._uniform[b] or self._stream(b)
         while True:
             u = uniform()
             cums = node.cums

@@ -331,3 +331,31 @@ def test_one_player_games_fit():
     for _, _, ts in play(env, rng, 20, reset=False):
         total += ts.rewards
     assert ts.done.all() and np.abs(total).tolist() == [[1.0], [1.0]]
+
+
+def test_games_pickle_and_play_the_same_after():
+    import pickle
+
+    g = games.load("leduc_poker")
+    g2 = pickle.loads(pickle.dumps(g))
+    assert g2.info == g.info
+    a, b = g.vector(3, seed=1).reset(), g2.vector(3, seed=1).reset()
+    np.testing.assert_array_equal(a.obs, b.obs)
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda g: g.vector(2, seed=-1), "seed"),
+        (lambda g: g.vector(0, seed=0), "batch"),
+        (lambda g: g.vector(2, seed=0).reset(mask=np.ones(3, bool)), "mask"),
+        (lambda g: (e := g.vector(2, seed=0), e.reset(), e.step(np.zeros((2, 2))))[-1], "integers"),
+        (
+            lambda g: (e := g.vector(2, seed=0), e.reset(), e.step(np.zeros((2, 3), int)))[-1],
+            "shape",
+        ),
+    ],
+)
+def test_bad_arguments_raise_game_errors(make, match):
+    with pytest.raises(games.GameError, match=match):
+        make(games.load("kuhn_poker"))
