@@ -81,6 +81,21 @@ def test_catalog_game_conforms(name):
     check_determinism("matrix:" + name, batch=3, seed=1, steps=10)
 
 
+try:
+    from games.control import names as _control_names
+
+    CONTROL = _control_names()
+except ImportError:
+    CONTROL = []
+
+
+@pytest.mark.parametrize("name", CONTROL or ["(control tasks not importable)"])
+def test_continuous_control_task_conforms(name):
+    pytest.importorskip("games.control")
+    check_game("control:" + name, batch=4, seed=0, steps=30)
+    check_determinism("control:" + name, batch=3, seed=1, steps=10)
+
+
 def test_catalog_has_a_constant_sum_or_zero_sum_game():
     pytest.importorskip("games.catalog")
     kinds = {games.load("matrix:" + n).kind for n in CATALOG}
