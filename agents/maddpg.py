@@ -215,6 +215,24 @@ def prosocial_rewards(rewards: torch.Tensor, weight: float) -> torch.Tensor:
     return (1.0 - weight) * rewards + weight * rewards.mean(-1, keepdim=True)
 
 
+def policy_action(
+    pre: torch.Tensor,
+    legal: torch.Tensor,
+    acting: torch.Tensor,
+    continuous: bool,
+    gumbel_tau: float,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """The actor's action as critic input, ``[N, P, A]``, differentiable in ``pre``.
+
+    Discrete: a straight-through Gumbel-softmax sample over the legal actions
+    (the forward value is a one-hot of a legal action, never an illegal one).
+    Continuous: ``tanh(pre)`` in ``[-1, 1]``. Players who do not act get zeros.
+    """
+    a = torch.tanh(pre) if continuous else gumbel_softmax_st(pre, legal, gumbel_tau, generator)
+    return a * acting[..., None].to(a.dtype)
+
+
 def td_target(
     rewards: torch.Tensor, done: torch.Tensor, next_q: torch.Tensor, gamma: float
 ) -> torch.Tensor:
@@ -428,7 +446,14 @@ class MADDPG:
         # Critic: regress Q_i(x, a) on r_i + gamma * Q'_i(x', mu'(o')).
         with torch.no_grad():
             next_pre = self.target_actor(t["next_obs"].float(), player)
-            next_own = self._policy_action(next_pre, t["next_legal"], t["next_acting"])
+            next_own = policy_action(
+                next_pre,
+                t["next_legal"],
+                t["next_acting"],
+                self.continuous,
+                cfg.gumbel_tau,
+                self.gen,
+            )
             rewards = prosocial_rewards(t["rewards"].float(), cfg.prosocial)
             y = td_target(rewards, t["done"], self.target_critic(next_x, next_own), cfg.gamma)
         q = self.critic(x, joint)
@@ -440,7 +465,7 @@ class MADDPG:
 
         # Actor: ascend Q_i(x, a_1, .., mu_i(o_i), .., a_P) for every controlled acting seat.
         pre = self.actor(t["obs"].float(), player)
-        own = self._policy_action(pre, t["legal"], t["acting"])
+        own = policy_action(pre, t["legal"], t["acting"], self.continuous, cfg.gumbel_tau, self.gen)
         q_all = self.critic(
             x[:, None].expand(n, p, x.shape[-1]).reshape(n * p, -1),
             with_own_action(joint, own).reshape(n * p, p, a_n),
@@ -465,17 +490,6 @@ class MADDPG:
             "actor_loss": float(a_loss.detach()),
             "q_mean": float((q.detach() * m).sum() / m.sum().clamp_min(1.0)),
         }
-
-    def _policy_action(
-        self, pre: torch.Tensor, legal: torch.Tensor, acting: torch.Tensor
-    ) -> torch.Tensor:
-        """The actor's action as critic input ``[N, P, A]``: a straight-through
-        Gumbel-softmax sample over legal actions, or ``tanh``; zero where not acting."""
-        if self.continuous:
-            a = torch.tanh(pre)
-        else:
-            a = gumbel_softmax_st(pre, legal, self.config.gumbel_tau, self.gen)
-        return a * acting[..., None].to(a.dtype)
 
     def _critic_x(self, obs: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
         if self.config.critic_input == "state":
