@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -239,6 +240,7 @@ class League:
             rollout, eps = collector.collect(cfg.league.rollout_len)
             metrics = slot.learner.learn(rollout)
             episodes += eps
+            _crash_point("collect", slot.round)
         while not collector.all_done:
             rollout, eps = collector.collect(cfg.league.rollout_len, reset_finished=False)
             metrics = slot.learner.learn(rollout)
@@ -276,9 +278,11 @@ class League:
             slot.last_reset_step = slot.step
             slot.resets += 1
 
+        _crash_point("files", slot.round)
         for _, seats, rets, _, _ in match_rows:
             self._rate(seats, rets)
         ckpt = self._write_learner(slot)
+        _crash_point("checkpoint", slot.round)
         with self.store.batch():
             for mem in new_members:
                 self.store.add_member(mem)
@@ -288,6 +292,7 @@ class League:
                 self.store.set_active(mem.id, False)
             for st, seats, rets, sd, tag in match_rows:
                 self.store.add_match(st, seats, rets, sd, tag)
+            _crash_point("transaction", slot.round)
             if self.competitive:
                 self.store.add_ratings(step, "elo", self.ratings("elo"))
                 self.store.add_ratings(step, "melo", self.ratings("melo"))
@@ -403,6 +408,18 @@ class _stop_on_signals:
     def __exit__(self, *exc):
         for sig, h in self.saved.items():
             signal.signal(sig, h)
+
+
+def _crash_point(phase: str, round_index: int) -> None:
+    """Test hook: ``ARENA_KILL_AT=phase:round[,...]`` SIGKILLs this process there.
+
+    The crash-safety test uses it to kill a league at chosen points (inside a
+    round, after snapshot files, after the learner checkpoint, inside the
+    store's transaction) without timing races.
+    """
+    spec = os.environ.get("ARENA_KILL_AT")
+    if spec and f"{phase}:{round_index}" in spec.split(","):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _check_same_league(stored: dict, current: dict, config_path: Path, db: Path) -> None:

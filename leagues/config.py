@@ -57,6 +57,8 @@ class RunConfig:
     """Env copies stepped together in a rollout."""
     rollout_len: int = 16
     """Steps per rollout (one learner update per rollout)."""
+    round_steps: int = 4096
+    """Env steps per round, the unit of commit: a killed run loses at most the round in flight."""
     device: str = "cpu"
     """Torch device of the learners: 'cpu', 'cuda', 'cuda:N' or 'mps'."""
 
