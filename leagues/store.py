@@ -209,7 +209,7 @@ class EvaluationRow:
 
 def sha256_path(path: str | os.PathLike) -> str:
     """sha256 of a file, or of a directory's manifest (see the module docstring)."""
-    from agents.checkpoint import sha256_file  # imports torch: only when hashing
+    from agents.files import sha256_file
 
     path = Path(path)
     if path.is_dir():
@@ -405,7 +405,7 @@ class Store:
 
         Call before the row that refers to the file (e.g. :meth:`add_snapshot`).
         """
-        from agents.checkpoint import atomic_write  # imports torch: only when writing
+        from agents.files import atomic_write
 
         rel = self.relative(relpath)
         atomic_write(self.resolve(rel), data)
