@@ -76,12 +76,14 @@ _CRITIC_INPUTS = ("state", "obs")
 
 @dataclasses.dataclass(frozen=True)
 class MADDPGConfig:
-    """Hyperparameters; defaults follow Lowe et al.'s code where it applies (gamma, tau, clip)."""
+    """Hyperparameters; gamma, tau, grad_clip and action_reg follow Lowe et al.'s code."""
 
     hidden: tuple[int, ...] = (64, 64)
     """Hidden layer sizes of the actor and the critic (ReLU)."""
     lr_actor: float = 3e-4
-    """Adam learning rate of the actor."""
+    """Adam learning rate of the actor; below the critic's (as DDPG's 1e-4 vs 1e-3) so the
+    critic ranks actions before the actor commits (equal rates sent stag_hunt's actor after
+    an unfitted critic)."""
     lr_critic: float = 1e-3
     """Adam learning rate of the critic."""
     gamma: float = 0.95
