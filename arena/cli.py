@@ -200,6 +200,7 @@ def _add_league_parsers(sub) -> None:
     r.add_argument("--backend", choices=["serial", "process", "ray"], default="serial")
     r.add_argument("--address", default=None, help="Ray cluster address")
     r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.add_argument("--no-report", action="store_true", help="do not write the HTML/Markdown report at the end")
     r.set_defaults(func=_league)
     for name, helptext in (("status", "summary of a league database"), ("members", "members of a league")):
         q = lsub.add_parser(name, help=helptext)

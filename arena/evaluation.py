@@ -770,15 +770,6 @@ def evaluate_league(
     """
     import games
     from arena.league import member_policy
-    from arena.metagame import (
-        analyze,
-        empirical_metagame,
-        metagame_from_table,
-        mixture_policy,
-        records_from_match,
-    )
-    from arena.rollout import play
-    from games.core import COOPERATIVE
     from leagues.config import config_from_dict
     from leagues.store import Store, StoreError
 
@@ -799,65 +790,20 @@ def evaluate_league(
             except StoreError:  # a learner with no checkpoint yet
                 continue
         step = max([m.step for m in store.matches()[-1:]] + [0])
-    names = [m.name for m in usable]
-    out: dict = {"game": spec, "kind": game.info.kind, "members": names, "step": step}
+    out = evaluate_population(
+        game,
+        spec,
+        [m.name for m in usable],
+        [m.kind for m in usable],
+        policies,
+        step,
+        games_per_pair or cfg.evaluation.games_per_pair,
+        seed,
+        max_states=max_states,
+    )
     if not usable:
-        out["note"] = "no member with weights yet; run the league first"
         return out
-    n = games_per_pair or cfg.evaluation.games_per_pair
-    try:
-        table = exact_payoff_table(game, policies, seed=seed, max_states=max_states)
-        meta = metagame_from_table(names, table, game.info.kind, stderr=np.zeros_like(table))
-        out["table_method"] = EXACT
-    except ExactLimitError:
-        records = []
-        for i, j in itertools.combinations_with_replacement(range(len(policies)), 2):
-            if i == j and game.info.kind != COOPERATIVE:
-                continue
-            result = play(game, [policies[i], policies[j]], n, seed + 7919 * i + j)
-            records += records_from_match(i, j, result)
-        meta = empirical_metagame(names, records, game.info.kind)
-        out["table_method"] = f"sampled ({n} games per pair)"
-    analysis = analyze(meta)
-    out.update(
-        payoffs=np.where(np.isfinite(meta.payoffs), meta.payoffs, None).tolist(),
-        stderr=np.nan_to_num(meta.stderr).tolist(),
-        meta_nash=analysis.nash.weights.tolist(),
-        meta_method=analysis.nash.method,
-        nash_averaging=analysis.averaging.ratings.tolist(),
-        dominance_edges=[list(e) for e in analysis.dominance.edges],
-        cycles=analysis.dominance.cycles,
-    )
-    if analysis.cross_play is not None:
-        out["cross_play"] = {
-            "self_play": analysis.cross_play.self_play,
-            "cross_play": analysis.cross_play.cross_play,
-            "gap": analysis.cross_play.gap,
-        }
-    gaps = []
-    candidates = [(m.name, "learner", p) for m, p in zip(usable, policies) if m.kind == "learner"]
-    candidates.append(
-        ("meta-Nash mixture", "meta_nash", mixture_policy(policies, analysis.nash.weights))
-    )
-    for label, who, pol in candidates:
-        try:
-            res = exact_nash_conv(game, pol, seed=seed, max_states=max_states, label=label)
-        except ExactLimitError as e:
-            gaps.append(
-                {"who": who, "member": label, "nash_conv": None, "note": str(e).split(";")[0]}
-            )
-            continue
-        gaps.append(
-            {
-                "who": who,
-                "member": label,
-                "nash_conv": res.nash_conv,
-                "exploitability": res.exploitability,
-                "per_player": res.per_player.tolist(),
-                "method": EXACT,
-            }
-        )
-    out["nash_gaps"] = gaps
+    gaps = out["nash_gaps"]
     if record:
         try:
             with Store.open(db_path) as store:
@@ -908,3 +854,114 @@ def league_eval_command(args) -> int:
     if out.get("note"):
         print(out["note"])
     return 0
+
+
+def evaluate_population(
+    game,
+    spec: str,
+    names: list[str],
+    kinds: list[str],
+    policies: list,
+    step: int,
+    n: int,
+    seed: int = 0,
+    *,
+    max_states: int = DEFAULT_MAX_STATES,
+) -> dict:
+    """Meta-game, meta-Nash, Nash averaging, dominance and exact Nash gaps of a population.
+
+    ``kinds`` are member kinds ('learner', 'snapshot', 'reference'): learners'
+    gaps are measured one by one, and the meta-Nash mixture's always. Used by
+    :func:`evaluate_league` and, periodically, by the league loop itself.
+    """
+    import itertools
+
+    from arena.metagame import (
+        analyze,
+        empirical_metagame,
+        metagame_from_table,
+        mixture_policy,
+        records_from_match,
+    )
+    from arena.rollout import play
+    from games.core import COOPERATIVE
+
+    out: dict = {"game": spec, "kind": game.info.kind, "members": list(names), "step": step}
+    if not policies:
+        out["note"] = "no member with weights yet; run the league first"
+        return out
+    try:
+        table = exact_payoff_table(game, policies, seed=seed, max_states=max_states)
+        meta = metagame_from_table(names, table, game.info.kind, stderr=np.zeros_like(table))
+        out["table_method"] = EXACT
+    except ExactLimitError:
+        records = []
+        for i, j in itertools.combinations_with_replacement(range(len(policies)), 2):
+            if i == j and game.info.kind != COOPERATIVE:
+                continue
+            result = play(game, [policies[i], policies[j]], n, seed + 7919 * i + j)
+            records += records_from_match(i, j, result)
+        meta = empirical_metagame(names, records, game.info.kind)
+        out["table_method"] = f"sampled ({n} games per pair)"
+    analysis = analyze(meta)
+    out.update(
+        payoffs=np.where(np.isfinite(meta.payoffs), meta.payoffs, None).tolist(),
+        stderr=np.nan_to_num(meta.stderr).tolist(),
+        meta_nash=analysis.nash.weights.tolist(),
+        meta_method=analysis.nash.method,
+        nash_averaging=analysis.averaging.ratings.tolist(),
+        dominance_edges=[list(e) for e in analysis.dominance.edges],
+        cycles=analysis.dominance.cycles,
+    )
+    if analysis.cross_play is not None:
+        out["cross_play"] = {
+            "self_play": analysis.cross_play.self_play,
+            "cross_play": analysis.cross_play.cross_play,
+            "gap": analysis.cross_play.gap,
+        }
+    gaps = []
+    candidates = [(nm, "learner", p) for nm, k, p in zip(names, kinds, policies) if k == "learner"]
+    # PSRO's measure: the meta-Nash of the frozen members alone (the live
+    # learners are measured on their own above).
+    frozen = [i for i, k in enumerate(kinds) if k != "learner"]
+    if frozen and len(frozen) < len(names):
+        import dataclasses
+
+        from arena.metagame import meta_nash as solve_meta
+
+        ix = np.ix_(frozen, frozen)
+        sub = dataclasses.replace(
+            meta,
+            names=tuple(names[i] for i in frozen),
+            payoffs=meta.payoffs[ix],
+            stderr=meta.stderr[ix],
+            advantage=meta.advantage[ix],
+            advantage_stderr=meta.advantage_stderr[ix],
+            counts=meta.counts[ix],
+        )
+        weights = solve_meta(sub).weights
+        mix = mixture_policy([policies[i] for i in frozen], weights)
+        out["frozen_meta_nash"] = {names[i]: float(w) for i, w in zip(frozen, weights)}
+    else:
+        mix = mixture_policy(policies, analysis.nash.weights)
+    candidates.append(("meta-Nash mixture", "meta_nash", mix))
+    for label, who, pol in candidates:
+        try:
+            res = exact_nash_conv(game, pol, seed=seed, max_states=max_states, label=label)
+        except ExactLimitError as e:
+            gaps.append(
+                {"who": who, "member": label, "nash_conv": None, "note": str(e).split(";")[0]}
+            )
+            continue
+        gaps.append(
+            {
+                "who": who,
+                "member": label,
+                "nash_conv": res.nash_conv,
+                "exploitability": res.exploitability,
+                "per_player": res.per_player.tolist(),
+                "method": EXACT,
+            }
+        )
+    out["nash_gaps"] = gaps
+    return out

@@ -36,7 +36,7 @@ import numpy as np
 import games
 from arena.rollout import Collector, Episode, play
 from leagues import matchmaking as mm
-from leagues.config import ConfigError, LeagueConfig, config_json, config_to_dict, load_config
+from leagues.config import ConfigError, LeagueConfig, config_to_dict, load_config
 from leagues.pool import LEARNER, MAIN, REFERENCE, SNAPSHOT, Member, Pool, reset_due, snapshot_due
 from leagues.ratings import COMPETITIVE_KINDS, Elo, MElo, match_scores
 from leagues.store import Store, StoreError
@@ -55,6 +55,7 @@ class LearnerSlot:
     last_snapshot_step: int | None = None
     last_reset_step: int = 0
     resets: int = 0
+    last_eval_step: int = 0
 
     def counters(self) -> dict:
         return {
@@ -63,6 +64,7 @@ class LearnerSlot:
             "last_snapshot_step": self.last_snapshot_step,
             "last_reset_step": self.last_reset_step,
             "resets": self.resets,
+            "last_eval_step": self.last_eval_step,
         }
 
 
@@ -112,6 +114,7 @@ class League:
         for row in store.matches():
             self._rate(row.seats, row.returns)
         self.stop_requested = False
+        self._target: int | None = None
 
     # ------------------------------------------------------------ opening
     @classmethod
@@ -172,6 +175,7 @@ class League:
             slot.last_snapshot_step = c.get("last_snapshot_step")
             slot.last_reset_step = int(c.get("last_reset_step", 0))
             slot.resets = int(c.get("resets", 0))
+            slot.last_eval_step = int(c.get("last_eval_step", 0))
         return slot
 
     # ------------------------------------------------------------ policies
@@ -278,6 +282,11 @@ class League:
             slot.last_reset_step = slot.step
             slot.resets += 1
 
+        evaluations = []
+        every = self.cfg.evaluation.every_steps
+        if every > 0 and (slot.step - slot.last_eval_step >= every or self._last_round(slot)):
+            evaluations = self._evaluate(step, seed)
+            slot.last_eval_step = slot.step
         _crash_point("files", slot.round)
         for _, seats, rets, _, _ in match_rows:
             self._rate(seats, rets)
@@ -292,6 +301,8 @@ class League:
                 self.store.set_active(mem.id, False)
             for st, seats, rets, sd, tag in match_rows:
                 self.store.add_match(st, seats, rets, sd, tag)
+            for kind, payload in evaluations:
+                self.store.add_evaluation(step, kind, payload)
             _crash_point("transaction", slot.round)
             if self.competitive:
                 self.store.add_ratings(step, "elo", self.ratings("elo"))
@@ -303,6 +314,25 @@ class League:
             slot.name, slot.step, len(match_rows), new_members[0].name if new_members else None,
             [e.name for e in evicted], metrics, time.monotonic() - t0,
         )
+
+    def _last_round(self, slot: LearnerSlot) -> bool:
+        return self._target is not None and slot.step >= self._target
+
+    def _evaluate(self, step: int, seed: int) -> list[tuple[str, dict]]:
+        """Meta-game and exact Nash gaps of the active members and the learners."""
+        from arena.evaluation import evaluate_population
+
+        frozen = [m for m in self.pool.active() if m.kind != LEARNER]
+        names = [m.name for m in frozen] + [s.name for s in self.slots]
+        kinds = [m.kind for m in frozen] + [LEARNER] * len(self.slots)
+        policies = [self.policy(m.id) for m in frozen] + [s.learner.freeze() for s in self.slots]
+        out = evaluate_population(
+            self.game, self.cfg.league.game, names, kinds, policies, step,
+            self.cfg.evaluation.games_per_pair, seed,
+        )
+        rows = [("league", out)]
+        rows += [("nash_gap", g) for g in out.get("nash_gaps", []) if g.get("nash_conv") is not None]
+        return rows
 
     def _return_ratings(self) -> dict[int, float]:
         ids = [m.id for m in self.pool.members]
@@ -366,6 +396,7 @@ class League:
         """Run rounds until every learner reached ``steps`` (default: the config's),
         ``minutes`` passed, or SIGINT/SIGTERM asked to stop (after the current round)."""
         target = self.target_steps(steps)
+        self._target = target
         deadline = None if minutes is None else time.monotonic() + 60.0 * minutes
         with _stop_on_signals(self):
             while not self.stop_requested:

@@ -53,9 +53,16 @@ def _run(args) -> int:
         stopped = "stopped early (resume with the same command)" if not league.finished(args.steps) else "finished"
         print(f"\n{stopped}: {league.total_steps():,} learner steps, {league.matches_played:,} games, {len(league.pool.active())} active members")
         _print_ratings(league.store, "elo" if league.competitive else "return", limit=12)
+        report_dir = Path(f"{Path(db).with_suffix('')}_report")
+        if not args.no_report:
+            from arena.report import load_report_data, write_report
+
+            html, md = write_report(load_report_data(db), report_dir)
+            print(f"\nreport: {html}  (Markdown: {md})")
         print("\nnext:")
         print(f"  arena league ratings {db} --system bt")
-        print(f"  arena report {db} --out {Path(db).with_suffix('')}_report")
+        print(f"  arena league eval {db}")
+        print(f"  arena report {db} --out {report_dir}")
         best = _top_member(league.store, "elo" if league.competitive else "return")
         if best is not None:
             print(f"  arena eval {db}:{best} --game '{league.cfg.league.game}' --against random")

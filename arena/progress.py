@@ -26,7 +26,8 @@ class Progress:
         self.done = 0.0
         self.fields: dict[str, object] = {}
         if not quiet and self.stream.isatty():
-            from rich.progress import BarColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
+            from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as RichProgress
 
             self._bar = RichProgress(
                 TextColumn("[bold]{task.description}"),
@@ -54,6 +55,7 @@ class Progress:
         if now - self._last_print >= self.every:
             self._last_print = now
             self._line()
+            self._printed = done
 
     def _line(self) -> None:
         pct = 100.0 * self.done / self.total if self.total else 100.0
@@ -63,7 +65,7 @@ class Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()
-        elif not self.quiet:
+        elif not self.quiet and getattr(self, "_printed", None) != self.done:
             self._line()
 
 
