@@ -228,7 +228,7 @@ class Store:
 
     def __init__(self, path: Path, conn: sqlite3.Connection, readonly: bool, lock_fd: int | None):
         self.path = path
-        self.root = path.parent
+        self.root = path.parent.absolute()
         self.files = path.parent / f"{path.stem}.files"
         """The store's own folder for weights: snapshots/ and checkpoints/ under it."""
         self.readonly = readonly
