@@ -51,3 +51,24 @@ class FixedMixed:
         actions = sample_from_probs(probs, rng)
         logp = np.log(np.maximum(probs[np.arange(len(actions)), actions], 1e-300))
         return Act(actions, probs, logp.astype(np.float32))
+
+
+class UniformContinuous:
+    """Uniform actions in the box ``[low, high]^D`` for continuous-action games."""
+
+    name = "random"
+
+    def __init__(self, dim: int, low: float = -1.0, high: float = 1.0):
+        self.dim, self.low, self.high = int(dim), float(low), float(high)
+
+    def act(self, obs, legal, player, rng, explore=False) -> Act:
+        n = len(player)
+        actions = rng.uniform(self.low, self.high, size=(n, self.dim)).astype(np.float32)
+        return Act(actions, None, np.zeros(n, np.float32))
+
+
+def random_policy(info):
+    """The uniform-random baseline that fits a game (discrete or continuous)."""
+    if info.continuous_actions:
+        return UniformContinuous(info.num_actions, info.action_low, info.action_high)
+    return UniformRandom()

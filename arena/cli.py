@@ -105,7 +105,7 @@ def cmd_solve(args) -> int:
         pg = getattr(game, "pyspiel_game", None)
         if pg is None or game.info.dynamics != "simultaneous" or game.info.max_episode_length != 1:
             raise games.GameError(f"{args.spec}: 'arena solve' takes normal-form games (matrix:NAME, a .toml file, matrix_* or nfg_game)")
-        game = from_openspiel(pg)
+        game = from_openspiel(pg, name=args.spec)
     profiles = solve(game, args.method)
     out = {"game": args.spec, "method": args.method or "auto"}
     if len(profiles) == 1:

@@ -99,8 +99,10 @@ def eval_command(args) -> int:
         print(json.dumps(out, indent=2))
         return 0
     print(f"{label} vs {olabel} on {args.game}, {args.games} games (seats rotate):")
+    competitive = game.info.kind in ("zero_sum", "constant_sum")
     for s in out["seats"]:
-        print(f"  seat {s['seat']}: win {s['win']:.3f}  draw {s['draw']:.3f}  loss {s['loss']:.3f}  mean return {s['mean_return']:+.4f}  ({s['games']} games)")
+        wdl = f"win {s['win']:.3f}  draw {s['draw']:.3f}  loss {s['loss']:.3f}  " if competitive else ""
+        print(f"  seat {s['seat']}: {wdl}mean return {s['mean_return']:+.4f}  ({s['games']} games)")
     return 0
 
 

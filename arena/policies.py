@@ -17,9 +17,10 @@ def load_policy(text: str, game_spec: str, device: str = "cpu"):
     league database (``league.db:main@3`` or ``league.db:7``).
     """
     if text == "random":
-        from agents.baselines import UniformRandom
+        import games
+        from agents.baselines import random_policy
 
-        return UniformRandom(), "random"
+        return random_policy(games.load(game_spec).info), "random"
     if os.path.isdir(text):
         from agents.checkpoint import load_checkpoint
 
