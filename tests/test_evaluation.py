@@ -115,7 +115,7 @@ def test_rock_paper_scissors_uniform_gap_zero_and_pure_rock_gap_two():
 
 
 def test_repeated_and_multistage_matrix_games_by_hand():
-    ipd = games.load("examples/iterated_pd.toml")  # T=5, R=3, P=1, S=0, 10 rounds
+    ipd = games.load("examples/games/iterated_pd.toml")  # T=5, R=3, P=1, S=0, 10 rounds
     # Against tit-for-tat the best response cooperates 9 rounds, defects in the last: T - R each.
     tft = exact_nash_conv(ipd, TitForTat())
     assert tft.values == pytest.approx([30, 30]) and tft.nash_conv == pytest.approx(4.0)
@@ -129,7 +129,7 @@ def test_repeated_and_multistage_matrix_games_by_hand():
     )
     # Two-step game, uniform: stage 2A pays 7, 2B pays 2.5 on average -> value 4.75; player 0
     # best responds by picking 2A (7), player 1 by playing B in 2B (0.5 * 7 + 0.5 * 4.5 = 5.75).
-    two = exact_nash_conv(games.load("examples/two_step.toml"), UniformRandom())
+    two = exact_nash_conv(games.load("examples/games/two_step.toml"), UniformRandom())
     assert two.values == pytest.approx([4.75, 4.75])
     assert two.per_player == pytest.approx([2.25, 1.0])
 
@@ -158,7 +158,7 @@ def test_mixture_matches_openspiel_policy_aggregator(spec):
 
 
 def test_mixture_in_repeated_game_learns_the_opponent_type():
-    pd = games.load("examples/iterated_pd.toml").payoffs[0]
+    pd = games.load("examples/games/iterated_pd.toml").payoffs[0]
     ipd = repeated(pd, 4, observe_previous=True)
     mix = MixturePolicy([TitForTat(horizon=4), FixedMixed([0, 1])], [0.5, 0.5])
     res = exact_nash_conv(ipd, mix)
@@ -175,7 +175,7 @@ def test_too_large_game_raises_and_points_to_the_budget():
     with pytest.raises(ExactLimitError, match="--budget"):
         nash_report(game, "leduc_poker", UniformRandom(), "random", budget=0, max_states=100)
     with pytest.raises(ExactLimitError, match="--budget"):
-        exact_nash_conv(games.load("examples/iterated_pd.toml"), UniformRandom(), max_states=10)
+        exact_nash_conv(games.load("examples/games/iterated_pd.toml"), UniformRandom(), max_states=10)
     assert issubclass(ExactLimitError, games.GameError)  # the CLI prints it as one line
 
 

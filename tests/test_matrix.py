@@ -21,7 +21,7 @@ from games.matrix import (
     repeated,
 )
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "games"
 
 EXPECTED_KIND = {
     "rock_paper_scissors": "zero_sum",
