@@ -340,7 +340,7 @@ class League:
         from leagues.ratings import mean_score_ratings
 
         vals = mean_score_ratings(scores, counts)
-        return {i: float(v) for i, v in zip(ids, vals)}
+        return {i: float(v) for i, v in zip(ids, vals) if np.isfinite(v)}
 
     def _evaluation_matches(self, snap: Member, step: int, seed: int) -> list[tuple]:
         """The new snapshot plays every other active frozen member (seats rotate)."""
