@@ -442,15 +442,20 @@ class _stop_on_signals:
 
 
 def _crash_point(phase: str, round_index: int) -> None:
-    """Test hook: ``ARENA_KILL_AT=phase:round[,...]`` SIGKILLs this process there.
+    """Test hooks: ``ARENA_KILL_AT=phase:round[,...]`` SIGKILLs this process there,
+    ``ARENA_SIGTERM_AT`` sends it SIGTERM.
 
     The crash-safety test uses it to kill a league at chosen points (inside a
     round, after snapshot files, after the learner checkpoint, inside the
     store's transaction) without timing races.
     """
+    point = f"{phase}:{round_index}"
     spec = os.environ.get("ARENA_KILL_AT")
-    if spec and f"{phase}:{round_index}" in spec.split(","):
+    if spec and point in spec.split(","):
         os.kill(os.getpid(), signal.SIGKILL)
+    spec = os.environ.get("ARENA_SIGTERM_AT")  # a polite stop arriving mid-round
+    if spec and point in spec.split(","):
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _check_same_league(stored: dict, current: dict, config_path: Path, db: Path) -> None:

@@ -188,3 +188,87 @@ def test_modified_snapshot_file_is_named(tmp_path):
     r = _kill_run(write_config(tmp_path, steps=1024), db, None)
     assert r.returncode == 2
     assert Path(path).name in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_sigterm_stops_cleanly_after_the_round(tmp_path):
+    cfg = write_config(tmp_path, steps=1536)
+    db = tmp_path / "t.db"
+    env = dict(os.environ, ARENA_SIGTERM_AT="collect:2")
+    r = subprocess.run(
+        [sys.executable, "-m", "arena.cli", "league", "run", str(cfg), "--db", str(db), "--quiet", "--no-report"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "stopped early" in r.stdout
+    s = Store.open(db, readonly=True)
+    try:
+        s.verify()
+        st = s.learner_state("main")
+        assert st.counters["round"] == 3  # the round in flight finished and was committed
+        assert 0 < st.step < 1536
+    finally:
+        s.close()
+    # resuming finishes the league like an uninterrupted run
+    assert _kill_run(cfg, db, None).returncode == 0
+    ref = tmp_path / "ref.db"
+    assert _kill_run(cfg, ref, None).returncode == 0
+    assert table(ref)[1] == table(db)[1]
+
+
+ROLES = """
+[league]
+name = "roles"
+game = "matrix:rock_paper_scissors"
+seed = 3
+steps = 768
+batch = 16
+rollout_len = 4
+round_steps = 128
+
+[[learner]]
+name = "main"
+algorithm = "mappo"
+matchmaking = "pfsp"
+
+[[learner]]
+name = "mx"
+algorithm = "mappo"
+role = "main_exploiter"
+matchmaking = "uniform"
+
+[[learner]]
+name = "lx"
+algorithm = "mappo"
+role = "league_exploiter"
+matchmaking = "pfsp"
+reset_every = 256
+
+[snapshots]
+every_steps = 256
+
+[evaluation]
+games_per_pair = 8
+every_steps = 0
+"""
+
+
+def test_alphastar_roles(tmp_path):
+    cfg = tmp_path / "roles.toml"
+    cfg.write_text(ROLES)
+    db = tmp_path / "roles.db"
+    run_league(cfg, db)
+    s = Store.open(db, readonly=True)
+    try:
+        members = {m.id: m for m in s.members()}
+        by_name = {m.name: m for m in members.values()}
+        mains = {by_name["main"].id} | {m.id for m in members.values() if m.parent == by_name["main"].id}
+        mx = by_name["mx"].id
+        trained = [r for r in s.matches(tag="train") if mx in r.seats]
+        assert trained
+        for r in trained:
+            others = set(r.seats) - {mx}
+            assert others <= mains, "a main exploiter plays only the main agents and their snapshots"
+        assert s.learner_state("lx").counters["resets"] >= 1
+        assert s.learner_state("main").counters["resets"] == 0
+    finally:
+        s.close()
