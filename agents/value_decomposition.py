@@ -326,7 +326,8 @@ class ValueDecomposition:
     # -- learning --------------------------------------------------------------
 
     def learn(self, rollout: Rollout) -> dict[str, float]:
-        """Store the rollout's transitions, then take one gradient step per ``steps_per_update`` new env steps."""
+        """Store the rollout's transitions; then one gradient step per ``steps_per_update``
+        new learner env steps (the replay ratio holds whatever the rollout's shape)."""
         cfg = self.config
         new_steps = int((rollout.acting[:-1] & rollout.controlled[:-1]).any(-1).sum())
         self.env_steps += new_steps

@@ -41,15 +41,15 @@ def protocol(name: str, steps: int) -> dict:
     return dict(eps_start=1.0, eps_end=0.05, eps_decay_steps=int(0.75 * steps))
 
 
-def settle(algorithm: str, spec: str, seed: int, proto: str) -> tuple[float, tuple]:
-    """Train; return the greedy joint policy's return and its first joint action."""
+def settle(algorithm: str, spec: str, seed: int, proto: str) -> tuple[float, str]:
+    """Train; return the greedy joint policy's return and its first joint action's names."""
     game = games.load(spec)
     learner = make_learner(algorithm, game.info, seed, **MATRIX, **protocol(proto, STEPS))
     train(learner, game, STEPS, seed, batch=BATCH, rollout_len=game.info.max_episode_length)
     ret = float(play(game, [learner], 1, seed, batch=1).returns[0, 0])
     ts = game.vector(1, seed).reset()
     act = learner.act(ts.obs[0], ts.legal[0], np.arange(2), np.random.default_rng(0)).actions
-    return ret, tuple(int(a) for a in act)
+    return ret, ",".join(game.action_name(p, int(a)) for p, a in enumerate(act))
 
 
 def main() -> None:
@@ -60,19 +60,17 @@ def main() -> None:
     args = ap.parse_args()
     t0 = time.time()
     for proto in args.protocols.split(","):
-        print(f"\n### exploration: {proto}\n")
+        print(f"\n### exploration: {proto} (seeds 0-{args.seeds - 1})\n")
         print("| game | " + " | ".join(ALGORITHMS) + " |")
         print("|---|" + "---|" * len(ALGORITHMS))
         for spec in GAMES:
             cells = []
             for alg in ALGORITHMS:
-                rets = [settle(alg, spec, s, proto)[0] for s in range(args.seeds)]
-                count = collections.Counter(rets)
-                cells.append(
-                    ", ".join(
-                        f"{v:g} ({n}/{len(rets)})" for v, n in sorted(count.items(), reverse=True)
-                    )
-                )
+                outcomes = [settle(alg, spec, s, proto) for s in range(args.seeds)]
+                # One-shot games: the joint action; two_step: the return (8 = B, then (B,B)).
+                labels = [f"{v:g}" if "two_step" in spec else f"({a}) {v:g}" for v, a in outcomes]
+                count = collections.Counter(labels)
+                cells.append(", ".join(f"{k} x{n}" for k, n in count.most_common()))
             print(f"| {spec.removeprefix('matrix:')} | " + " | ".join(cells) + " |", flush=True)
     print(f"\n{time.time() - t0:.0f} s")
 
