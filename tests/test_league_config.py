@@ -88,7 +88,7 @@ def test_defaults_run_and_round_trip(tmp_path):
 
 
 def test_relative_game_file_resolves_against_the_config(tmp_path):
-    shutil.copy(REPO / "examples" / "prisoners_dilemma.toml", tmp_path / "pd.toml")
+    shutil.copy(REPO / "examples" / "games" / "prisoners_dilemma.toml", tmp_path / "pd.toml")
     (tmp_path / "sub").mkdir()
     cfg = load_config(_write(tmp_path / "sub", '[league]\ngame = "../pd.toml"\n'))
     assert cfg.league.game == str((tmp_path / "pd.toml").resolve())
