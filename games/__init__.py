@@ -49,6 +49,8 @@ __all__ = [
     "copy_rng",
     "load",
     "random_legal_actions",
+    "to_pettingzoo",
+    "to_pettingzoo_aec",
 ]
 
 _CACHE: dict[str, Game] = {}
@@ -102,3 +104,27 @@ def load(spec: str) -> Game:
     if cacheable:
         _CACHE[spec] = game
     return game
+
+
+def to_pettingzoo(game: Game | str, render_mode: str | None = None):
+    """``game`` (a Game or a spec) as a PettingZoo ParallelEnv; see :mod:`games.pettingzoo_export`.
+
+    Raises:
+        GameError: PettingZoo is not installed (names the install command).
+    """
+    return _to_pettingzoo_module().to_pettingzoo(game, render_mode=render_mode)
+
+
+def to_pettingzoo_aec(game: Game | str, render_mode: str | None = None):
+    """``game`` (a Game or a spec) as a PettingZoo AECEnv; see :mod:`games.pettingzoo_export`."""
+    return _to_pettingzoo_module().to_pettingzoo_aec(game, render_mode=render_mode)
+
+
+def _to_pettingzoo_module():
+    try:
+        from games import pettingzoo_export as module
+    except ImportError as e:
+        raise GameError(
+            "exporting to PettingZoo needs PettingZoo; run pip install -e '.[pettingzoo]'"
+        ) from e
+    return module
