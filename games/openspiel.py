@@ -173,8 +173,10 @@ def _check_fits(spec: str, game: pyspiel.Game) -> None:
             f"{spec}: provides neither an information-state nor an observation "
             "tensor, so learners would have nothing to read; pick another game"
         )
-    if t.action_structs_only or game.num_distinct_actions() <= 0:
+    if t.action_structs_only:
         raise GameError(f"{spec}: takes action structs, not integer actions; pick another game")
+    if game.num_distinct_actions() <= 0:
+        raise GameError(f"{spec}: these parameters leave no actions; check the parameter values")
 
 
 class OpenSpielGame(Game):
