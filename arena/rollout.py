@@ -50,7 +50,9 @@ def act_all(
     logp = np.zeros((b, p), np.float32)
     probs = {}
     acting = ts.acting
-    for pid in np.unique(seat_policy[acting]):
+    # bincount, not np.unique: no sort in the per-step hot path.
+    present = np.flatnonzero(np.bincount(seat_policy[acting], minlength=len(policies)))
+    for pid in present:
         bi, pi = np.nonzero(acting & (seat_policy == pid))
         out = policies[pid].act(ts.obs[bi, pi], ts.legal[bi, pi], pi, rng, explore=explore[pid])
         actions[bi, pi] = out.actions
@@ -200,10 +202,13 @@ class MatchResult:
     Attributes:
         seats: ``[G, P]`` policy index at each seat of each game.
         returns: ``[G, P]`` returns per seat.
+        lengths: ``[G]`` decisions (steps with an acting player) of each game,
+            or None where unknown.
     """
 
     seats: np.ndarray
     returns: np.ndarray
+    lengths: np.ndarray | None = None
 
     def policy_returns(self) -> np.ndarray:
         """``[G, K]`` mean return of each policy in each game (over its seats;
@@ -241,6 +246,12 @@ def rotation(num_players: int, num_policies: int, game_index: int) -> np.ndarray
     return (np.arange(num_players) + game_index) % num_policies
 
 
+def rotations(num_players: int, num_policies: int, first_game: int, n_games: int) -> np.ndarray:
+    """``[n_games, P]``: :func:`rotation` of games ``first_game .. first_game + n_games - 1``."""
+    games_ = np.arange(first_game, first_game + n_games, dtype=np.int64)[:, None]
+    return (np.arange(num_players, dtype=np.int64)[None, :] + games_) % num_policies
+
+
 def play(
     game: Game,
     policies: Sequence[Policy],
@@ -264,36 +275,44 @@ def play(
     p = game.info.num_players
     if seatings is None:
         if rotate:
-            seatings = np.stack([rotation(p, len(policies), g) for g in range(n_games)])
+            seatings = rotations(p, len(policies), 0, n_games)
         else:
             seatings = np.tile(np.arange(p) % len(policies), (n_games, 1))
     seatings = np.asarray(seatings, np.int64)
+    if n_games == 0:
+        return MatchResult(seatings.reshape(0, p), np.zeros((0, p)), np.zeros(0, np.int64))
     batch = max(1, min(batch, n_games))
     env = game.vector(batch, seed)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1 << 30,)))
     ts = env.reset()
-    game_of = np.arange(batch)
+    game_of = np.arange(batch)  # distinct at all times: each game gets one copy
     next_game = batch
     live = np.ones(batch, bool)
     seats = seatings[game_of].copy()
     returns = np.zeros((n_games, p), np.float64)
+    lengths = np.zeros(n_games, np.int64)
     flags = [False] * len(policies)
     a_shape, a_dtype = ((game.info.num_actions,), np.float32) if game.info.continuous_actions else ((), np.int64)
-    while live.any():
-        acts, _, _ = act_all(policies, seats, _only(ts, live), rng, flags, a_shape, a_dtype)
+    while True:
+        ts = _only(ts, live)
+        acts, _, _ = act_all(policies, seats, ts, rng, flags, a_shape, a_dtype)
+        lengths[game_of] += ts.acting.any(1)
         ts = env.step(acts)
-        np.add.at(returns, game_of[live], ts.rewards[live])
+        returns[game_of[live]] += ts.rewards[live]  # game_of is distinct: no add.at needed
         finished = ts.done & live
         if finished.any():
-            for bi in np.nonzero(finished)[0]:
-                if next_game < n_games:
-                    game_of[bi] = next_game
-                    seats[bi] = seatings[next_game]
-                    next_game += 1
-                else:
-                    live[bi] = False
+            # Finished copies take the next games in copy order.
+            rows = np.flatnonzero(finished)
+            k = min(len(rows), n_games - next_game)
+            take = rows[:k]
+            game_of[take] = np.arange(next_game, next_game + k)
+            seats[take] = seatings[next_game : next_game + k]
+            next_game += k
+            live[rows[k:]] = False
+            if not live.any():
+                break
             ts = env.reset(mask=finished & live)
-    return MatchResult(seatings, returns)
+    return MatchResult(seatings, returns, lengths)
 
 
 def _only(ts: TimeStep, live: np.ndarray) -> TimeStep:
