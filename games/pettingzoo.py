@@ -49,7 +49,9 @@ An agent that is terminated or truncated before the others stops acting
 (``acting`` False, ``legal`` all False) and keeps its last observation. A copy
 is done when no agent is left (every agent terminated or truncated) or after
 ``max_steps`` steps; there is no autoreset. Each step pays each agent the
-reward the env gave it in that step (0 to agents that are gone).
+reward the env gave it in that step, and 0 to agents that are gone, except in
+a cooperative game, where agents that are gone still get the team's reward
+(every player's reward is the same at every step, as :mod:`games.core` says).
 """
 
 from __future__ import annotations
@@ -155,7 +157,9 @@ def _require_pettingzoo(target: str) -> None:
     try:
         importlib.import_module("pettingzoo")
     except ImportError as e:
-        raise GameError(f"pettingzoo:{target}: PettingZoo is not installed; run {INSTALL_HINT}") from e
+        raise GameError(
+            f"pettingzoo:{target}: PettingZoo is not installed; run {INSTALL_HINT}"
+        ) from e
 
 
 def _import(target: str):
@@ -169,7 +173,9 @@ def _import(target: str):
         top = target.split(".")[0]
         if missing == top:
             if top in _PACKAGES:
-                raise GameError(f"pettingzoo:{target}: package '{top}' is not installed; run {INSTALL_HINT}") from e
+                raise GameError(
+                    f"pettingzoo:{target}: package '{top}' is not installed; run {INSTALL_HINT}"
+                ) from e
             raise GameError(
                 f"pettingzoo:{target}: no module named '{top}'; give an importable module path "
                 "such as mpe2.simple_spread_v3"
@@ -190,7 +196,9 @@ def _import(target: str):
 def _missing_dependency(target: str, missing: str) -> GameError:
     top = missing.split(".")[0]
     fix = INSTALL_HINT if top in _PACKAGES else f"install the package that provides '{top}'"
-    return GameError(f"pettingzoo:{target}: it needs module '{missing}', which is not installed; {fix}")
+    return GameError(
+        f"pettingzoo:{target}: it needs module '{missing}', which is not installed; {fix}"
+    )
 
 
 def _env_names(package) -> list[str]:
@@ -357,9 +365,13 @@ def _kind(kwargs: dict, raw_env, num_players: int, target: str) -> str:
     kind = kwargs.get("kind")
     if kind is not None:
         if kind not in KINDS:
-            raise GameError(f"pettingzoo:{target}: kind={kind!r} is unknown; use one of {', '.join(KINDS)}")
+            raise GameError(
+                f"pettingzoo:{target}: kind={kind!r} is unknown; use one of {', '.join(KINDS)}"
+            )
         if kind in (ZERO_SUM, CONSTANT_SUM) and num_players < 2:
-            raise GameError(f"pettingzoo:{target}: a {kind} game needs >= 2 agents; use kind=general_sum")
+            raise GameError(
+                f"pettingzoo:{target}: a {kind} game needs >= 2 agents; use kind=general_sum"
+            )
         return kind
     # MPE scenarios mix a global reward with a per-agent one by local_ratio;
     # with local_ratio = 0 every agent gets exactly the global reward.
@@ -399,7 +411,7 @@ def _env_state(env) -> np.ndarray | None:
         return None
     try:
         s = state_fn()
-    except (NotImplementedError, AttributeError):
+    except (NotImplementedError, AttributeError, TypeError):  # TypeError: a ``state`` attribute
         return None
     if s is None:
         return None
@@ -445,7 +457,9 @@ class PettingZooGame(Game):
                     + f"accepted: {', '.join(accepted + list(RESERVED))}"
                 ) from e
             msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
-            raise GameError(f"pettingzoo:{self.spec}: the env refused its arguments: {type(e).__name__} {msg}".rstrip()) from e
+            raise GameError(
+                f"pettingzoo:{self.spec}: the env refused its arguments: {type(e).__name__} {msg}".rstrip()
+            ) from e
         if not (hasattr(env, "possible_agents") and hasattr(env, "step") and hasattr(env, "reset")):
             raise GameError(f"pettingzoo:{self.spec}: {type(env).__name__} is not a PettingZoo env")
         if hasattr(env, "agent_iter") or hasattr(env, "agent_selection"):
@@ -464,7 +478,9 @@ class PettingZooGame(Game):
             raw = getattr(raw, "aec_env", raw)  # aec_to_parallel keeps the AEC env here
             raw = getattr(raw, "unwrapped", raw)
             self.agents = agents
-            self.obs_layouts = [_ObsLayout(a, env.observation_space(a), self.target) for a in agents]
+            self.obs_layouts = [
+                _ObsLayout(a, env.observation_space(a), self.target) for a in agents
+            ]
             self.actions = _Actions(agents, env.action_space, self.target)
             state = _env_state(env)
             kind = _kind(self.options, raw, len(agents), self.spec)
@@ -504,7 +520,11 @@ class PettingZooGame(Game):
 
     def describe(self) -> dict:
         d = super().describe()
-        d.update(continuous_actions=self.info.continuous_actions, agents=list(self.agents), source="pettingzoo")
+        d.update(
+            continuous_actions=self.info.continuous_actions,
+            agents=list(self.agents),
+            source="pettingzoo",
+        )
         return d
 
 
@@ -581,18 +601,29 @@ class PettingZooVectorEnv:
         self._check(actions, acting)
         rewards = np.zeros((self.batch, info.num_players))
         act = self.game.actions
+        team = info.kind == COOPERATIVE
         for b in np.flatnonzero(~self._done).tolist():
             env = self.envs[b]
             if act.continuous:
-                joint = {a: act.to_env(q, actions[b, q]) for q, a in enumerate(self.agents) if acting[b, q]}
+                joint = {
+                    a: act.to_env(q, actions[b, q])
+                    for q, a in enumerate(self.agents)
+                    if acting[b, q]
+                }
             else:
                 joint = {
-                    a: int(actions[b, q]) + act.starts[q] for q, a in enumerate(self.agents) if acting[b, q]
+                    a: int(actions[b, q]) + act.starts[q]
+                    for q, a in enumerate(self.agents)
+                    if acting[b, q]
                 }
             observations, rew, _, _, _ = env.step(joint)
-            for q, agent in enumerate(self.agents):
-                if agent in rew:
-                    rewards[b, q] = float(rew[agent])
+            paid = [q for q, agent in enumerate(self.agents) if agent in rew]
+            for q in paid:
+                rewards[b, q] = float(rew[self.agents[q]])
+            if team and 0 < len(paid) < len(
+                self.agents
+            ):  # agents that left share the team's reward
+                rewards[b] = rewards[b, paid[0]]
             self._read_obs(b, observations)
             live = set(env.agents)
             self._alive[b] = [a in live for a in self.agents]
@@ -627,7 +658,10 @@ class PettingZooVectorEnv:
             )
         a = np.where(acting, actions, 0)
         inside = (a >= 0) & (a < info.num_actions)
-        ok = inside & np.take_along_axis(self._mask, np.where(inside, a, 0)[..., None], axis=2)[..., 0]
+        ok = (
+            inside
+            & np.take_along_axis(self._mask, np.where(inside, a, 0)[..., None], axis=2)[..., 0]
+        )
         bad = acting & ~ok
         if bad.any():
             b, q = (int(v) for v in np.argwhere(bad)[0])

@@ -56,7 +56,9 @@ def _as_game(game: Game | str) -> Game:
 
         return games.load(game)
     if not isinstance(game, Game):
-        raise GameError(f"to_pettingzoo takes a games.Game or a spec string, got {type(game).__name__}")
+        raise GameError(
+            f"to_pettingzoo takes a games.Game or a spec string, got {type(game).__name__}"
+        )
     return game
 
 
@@ -77,10 +79,12 @@ class _Single:
         if info.continuous_actions:
             d = info.num_actions
             self.action_spaces = {
-                a: spaces.Box(info.action_low, info.action_high, (d,), np.float32) for a in self.possible_agents
+                a: spaces.Box(info.action_low, info.action_high, (d,), np.float32)
+                for a in self.possible_agents
             }
             self.observation_spaces = {
-                a: spaces.Box(-np.inf, np.inf, (self._obs_size,), np.float32) for a in self.possible_agents
+                a: spaces.Box(-np.inf, np.inf, (self._obs_size,), np.float32)
+                for a in self.possible_agents
             }
         else:
             self.action_spaces = {
@@ -124,7 +128,9 @@ class _Single:
         for p in np.flatnonzero(ts.acting[0]).tolist():
             agent = self.possible_agents[p]
             if agent not in actions or actions[agent] is None:
-                raise GameError(f"{agent} must act now but has no action; give one for every agent with a legal action")
+                raise GameError(
+                    f"{agent} must act now but has no action; give one for every agent with a legal action"
+                )
             a = actions[agent]
             if info.continuous_actions:
                 joint[0, p] = np.asarray(a, np.float32).reshape(-1)
@@ -150,7 +156,12 @@ class _Single:
             return
         legal = self._ts.legal[0, p]
         a = np.asarray(action).reshape(-1)
-        if a.size != 1 or a.dtype.kind not in "iu" or not 0 <= int(a[0]) < len(legal) or not legal[int(a[0])]:
+        if (
+            a.size != 1
+            or a.dtype.kind not in "iu"
+            or not 0 <= int(a[0]) < len(legal)
+            or not legal[int(a[0])]
+        ):
             raise GameError(
                 f"illegal action {action!r} for {agent}; legal actions: {np.flatnonzero(legal).tolist()}"
             )
@@ -180,7 +191,11 @@ class GameParallelEnv(ParallelEnv):
         self._core = _Single(game, render_mode)
         self.game = game
         self.render_mode = render_mode
-        self.metadata = {"name": game.info.name, "render_modes": ["ansi"], "is_parallelizable": True}
+        self.metadata = {
+            "name": game.info.name,
+            "render_modes": ["ansi"],
+            "is_parallelizable": True,
+        }
         self.possible_agents = list(self._core.possible_agents)
         self.agents: list[str] = []
         self.observation_spaces = self._core.observation_spaces
@@ -232,7 +247,11 @@ class GameAECEnv(AECEnv):
         self._core = _Single(game, render_mode)
         self.game = game
         self.render_mode = render_mode
-        self.metadata = {"name": game.info.name, "render_modes": ["ansi"], "is_parallelizable": True}
+        self.metadata = {
+            "name": game.info.name,
+            "render_modes": ["ansi"],
+            "is_parallelizable": True,
+        }
         self.possible_agents = list(self._core.possible_agents)
         self.agents: list[str] = []
         self.observation_spaces = self._core.observation_spaces
@@ -317,4 +336,3 @@ def to_pettingzoo_aec(game: Game | str, render_mode: str | None = None) -> GameA
     seeing each other's choice.
     """
     return GameAECEnv(_as_game(game), render_mode)
-
