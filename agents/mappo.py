@@ -227,11 +227,12 @@ def actor_act(
         log_probs = masked_log_softmax(logits, lg)
         if greedy:
             idx = masked_argmax(logits, lg)
-            probs = torch.zeros_like(logits).scatter_(-1, idx[:, None], 1.0).cpu().numpy()
+            one_hot_probs = torch.zeros_like(logits).scatter_(-1, idx[:, None], 1.0)
+            probs = one_hot_probs.double().cpu().numpy()
             actions = idx.cpu().numpy().astype(np.int64)
             logp = np.zeros(len(actions), np.float32)
         else:
-            probs = masked_softmax(logits, lg).cpu().numpy()
+            probs = masked_softmax(logits, lg).double().cpu().numpy()
             actions = sample_from_probs(probs, rng)
             logp = log_probs.cpu().numpy()[np.arange(len(actions)), actions].astype(np.float32)
     return Act(actions, probs, logp)
@@ -344,13 +345,7 @@ class MAPPO:
         values = denormalize_values(old_v_norm.double().cpu().numpy(), stats)
         next_values = denormalize_values(next_v_norm.double().cpu().numpy(), stats)
         adv = gae(
-            tr.rewards,
-            values,
-            next_values,
-            tr.done,
-            tr.done | tr.truncated,
-            cfg.gamma,
-            cfg.gae_lambda,
+            tr.rewards, values, next_values, tr.done, trajectory_ends(tr), cfg.gamma, cfg.gae_lambda
         )
         returns = adv + values
         if cfg.value_norm:
@@ -451,6 +446,18 @@ class MAPPO:
         self.stats = ValueNorm(m, m2, d)
         self.updates = int(tensors["updates"])
         self.gen.set_state(tensors["rng.torch"].to(torch.uint8).cpu())
+
+
+def trajectory_ends(tr: Transitions) -> np.ndarray:
+    """``[N]`` bool: transition ``i + 1`` does not continue ``i``'s trajectory.
+
+    Rows are ordered by (copy, seat, time), so ``i + 1`` is ``i``'s successor
+    unless the episode ended or the window cut it (or, for a builder that
+    carries decisions over, the successor is not among the rows).
+    """
+    same = np.zeros(len(tr), bool)
+    same[:-1] = (tr.copy[1:] == tr.copy[:-1]) & (tr.player[1:] == tr.player[:-1])
+    return tr.done | tr.truncated | ~same
 
 
 def _sub(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

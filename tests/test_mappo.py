@@ -29,7 +29,13 @@ from hypothesis import strategies as st
 import games
 from agents.baselines import UniformRandom
 from agents.checkpoint import load_checkpoint, read_spec, save_checkpoint
-from agents.mappo import MAPPO, MAPPOConfig, clipped_surrogate_loss, clipped_value_loss
+from agents.mappo import (
+    MAPPO,
+    MAPPOConfig,
+    clipped_surrogate_loss,
+    clipped_value_loss,
+    trajectory_ends,
+)
 from agents.registry import make_learner
 from agents.returns import (
     ValueNorm,
@@ -249,6 +255,17 @@ def test_only_controlled_seats_are_learned():
     rollout, _ = coll.collect(6)
     assert 0 < rollout.learner_decisions() < int(rollout.acting[:-1].sum())
     assert learner.learn(rollout)["transitions"] == rollout.learner_decisions()
+
+
+def test_every_seat_trajectory_ends_in_done_or_truncation():
+    """With carry=False the successor of a row is the next row unless done or truncated."""
+    game = games.load("tiny_hanabi")
+    learner = MAPPO(game.info, MAPPOConfig(hidden=(16,)), seed=0)
+    coll = Collector(game, [learner], self_play_matchup(2), 8, 0)
+    coll.collect(3)  # start the next window mid-episode
+    tr = learner._builder(coll.collect(4)[0])  # ends right after player 0 moved
+    assert tr.truncated.any() and tr.done.any()
+    np.testing.assert_array_equal(trajectory_ends(tr), tr.done | tr.truncated)
 
 
 def test_three_players_with_one_network_per_seat():
