@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="evaluate a policy against another, or against Nash (--nash)")
     e.add_argument("policy", help="random, a checkpoint directory, or DB:MEMBER")
     e.add_argument("--game", required=True, help="game spec")
-    e.add_argument("--against", default="random", help="random, a checkpoint directory, or DB:MEMBER")
+    e.add_argument("--against", default="random", help="random, self (the policy at every seat), a checkpoint directory, or DB:MEMBER")
     e.add_argument("--games", type=int, default=1000, help="number of games (seats rotate)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--nash", action="store_true", help="NashConv / exploitability of the policy")

@@ -74,7 +74,10 @@ def eval_command(args) -> int:
         return 0
     from arena.rollout import play
 
-    opponent, olabel = load_policy(args.against, args.game, device=args.device)
+    if args.against == "self":  # e.g. a cooperative team: the policy at every seat
+        opponent, olabel = policy, label
+    else:
+        opponent, olabel = load_policy(args.against, args.game, device=args.device)
     p = game.info.num_players
     result = play(game, [policy, opponent], args.games, seed=args.seed)
     out = {"game": args.game, "policy": label, "against": olabel, "games": args.games, "seats": []}

@@ -867,12 +867,17 @@ def evaluate_population(
     seed: int = 0,
     *,
     max_states: int = DEFAULT_MAX_STATES,
+    backend=None,
+    match_policies: list | None = None,
 ) -> dict:
     """Meta-game, meta-Nash, Nash averaging, dominance and exact Nash gaps of a population.
 
     ``kinds`` are member kinds ('learner', 'snapshot', 'reference'): learners'
     gaps are measured one by one, and the meta-Nash mixture's always. Used by
     :func:`evaluate_league` and, periodically, by the league loop itself.
+    Sampled matches run on ``backend`` (an :mod:`arena.backends` backend;
+    None: here) with ``match_policies`` (default ``policies``; the process and
+    Ray backends need :class:`arena.backends.PolicySpec` s).
     """
     import itertools
 
@@ -895,11 +900,21 @@ def evaluate_population(
         meta = metagame_from_table(names, table, game.info.kind, stderr=np.zeros_like(table))
         out["table_method"] = EXACT
     except ExactLimitError:
+        pairs = [
+            (i, j)
+            for i, j in itertools.combinations_with_replacement(range(len(policies)), 2)
+            if i != j or game.info.kind == COOPERATIVE
+        ]
+        if backend is None:
+            results = [play(game, [policies[i], policies[j]], n, seed + 7919 * i + j) for i, j in pairs]
+        else:
+            from arena.backends import Match
+
+            mp = policies if match_policies is None else match_policies
+            matches = [Match((mp[i], mp[j]), n, seed + 7919 * i + j) for i, j in pairs]
+            results = backend.play(game, spec, matches)
         records = []
-        for i, j in itertools.combinations_with_replacement(range(len(policies)), 2):
-            if i == j and game.info.kind != COOPERATIVE:
-                continue
-            result = play(game, [policies[i], policies[j]], n, seed + 7919 * i + j)
+        for (i, j), result in zip(pairs, results):
             records += records_from_match(i, j, result)
         meta = empirical_metagame(names, records, game.info.kind)
         out["table_method"] = f"sampled ({n} games per pair)"

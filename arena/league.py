@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 
 import games
-from arena.rollout import Collector, Episode, play
+from arena.backends import Backend, Match, PolicySpec, SerialBackend
+from arena.rollout import Collector, Episode
 from leagues import matchmaking as mm
 from leagues.config import ConfigError, LeagueConfig, config_to_dict, load_config
 from leagues.pool import LEARNER, MAIN, REFERENCE, SNAPSHOT, Member, Pool, reset_due, snapshot_due
@@ -90,8 +91,13 @@ def round_seed(seed: int, learner_index: int, round_index: int) -> int:
 class League:
     """A league bound to its store; build it with :meth:`open`."""
 
-    def __init__(self, cfg: LeagueConfig, store: Store, device: str | None = None):
+    def __init__(
+        self, cfg: LeagueConfig, store: Store, device: str | None = None, backend: Backend | None = None
+    ):
         self.cfg = cfg
+        # Evaluation matches run here (arena.backends); same seeds, same results on each.
+        self.backend = backend if backend is not None else SerialBackend()
+        self._specs: dict[int, PolicySpec] = {}
         self.store = store
         self.device = device or cfg.league.device
         self.game = games.load(cfg.league.game)
@@ -115,10 +121,17 @@ class League:
             self._rate(row.seats, row.returns)
         self.stop_requested = False
         self._target: int | None = None
+        self._exact_cache = None  # arena.exact_payoffs.ExactPayoffCache, built on first use
 
     # ------------------------------------------------------------ opening
     @classmethod
-    def open(cls, config_path: str | Path, db_path: str | Path | None = None, device: str | None = None) -> League:
+    def open(
+        cls,
+        config_path: str | Path,
+        db_path: str | Path | None = None,
+        device: str | None = None,
+        backend: Backend | None = None,
+    ) -> League:
         """Open the league of ``config_path`` (creating its store, or resuming it).
 
         Raises:
@@ -136,7 +149,7 @@ class League:
             else:
                 _check_same_league(existing[1], config_to_dict(cfg), config_path, db)
                 store.verify()
-            return cls(cfg, store, device)
+            return cls(cfg, store, device, backend)
         except BaseException:
             store.close()
             raise
@@ -193,9 +206,10 @@ class League:
         self.matches_played += 1
         scores = match_scores(seats, returns, self.kind, self.info.reward_range)
         back = {(i, j): s for i, j, s in scores}
+        mean = mm.member_returns(seats, returns)
         for i, j, s in scores:
             if i < j:  # every unordered pair once
-                self.payoffs.add(i, j, s, back[(j, i)])
+                self.payoffs.add(i, j, s, back[(j, i)], mean[i], mean[j])
                 if self.competitive:
                     self.elo.update(i, j, s)
                     self.melo.update(i, j, s)
@@ -232,6 +246,7 @@ class League:
         ids, probs = mm.opponent_probs(
             lc.matchmaking, slot.member.id, cands, self.payoffs,
             past_prob=m.past_prob, pfsp_weighting=m.pfsp_weighting, pfsp_p=m.pfsp_p, kind=self.kind,
+            payoff_matrix=self._exact_payoffs(lc, slot, cands),
         )
         opponents = [int(i) for i in ids if int(i) != slot.member.id]
         index = {slot.member.id: 0} | {mid: k + 1 for k, mid in enumerate(opponents)}
@@ -315,6 +330,25 @@ class League:
             [e.name for e in evicted], metrics, time.monotonic() - t0,
         )
 
+    def _exact_payoffs(self, lc, slot: LearnerSlot, cands: list[int]) -> np.ndarray | None:
+        """Exact expected returns among ``cands`` for ``nash`` with ``nash_payoffs = "exact"``
+        (None: not asked for, or the game is too large; the sampled returns are used)."""
+        if lc.matchmaking != "nash" or self.cfg.matchmaking.nash_payoffs != "exact" or not self.competitive:
+            return None
+        from arena.evaluation import ExactLimitError
+        from arena.exact_payoffs import ExactPayoffCache
+
+        if self._exact_cache is None:
+            self._exact_cache = ExactPayoffCache(self.game, seed=self.cfg.league.seed)
+        ids = [c for c in cands if c != slot.member.id]
+        if not ids:
+            return None
+        live = [c for c in ids if self.pool.get(c).kind == LEARNER]
+        try:
+            return self._exact_cache.matrix(ids, self.policy, live)
+        except ExactLimitError:
+            return None
+
     def _last_round(self, slot: LearnerSlot) -> bool:
         return self._target is not None and slot.step >= self._target
 
@@ -326,10 +360,18 @@ class League:
         names = [m.name for m in frozen] + [s.name for s in self.slots]
         kinds = [m.kind for m in frozen] + [LEARNER] * len(self.slots)
         policies = [self.policy(m.id) for m in frozen] + [s.learner.freeze() for s in self.slots]
+        t0 = time.perf_counter()
         out = evaluate_population(
             self.game, self.cfg.league.game, names, kinds, policies, step,
             self.cfg.evaluation.games_per_pair, seed,
+            backend=self.backend,
+            match_policies=(
+                [self.match_policy(m.id) for m in frozen] + [self.match_policy(s.member.id) for s in self.slots]
+                if self.backend.remote
+                else None
+            ),
         )
+        out["seconds"] = time.perf_counter() - t0  # measurement time, for wall-clock curves
         rows = [("league", out)]
         rows += [("nash_gap", g) for g in out.get("nash_gaps", []) if g.get("nash_conv") is not None]
         return rows
@@ -343,16 +385,48 @@ class League:
         return {i: float(v) for i, v in zip(ids, vals) if np.isfinite(v)}
 
     def _evaluation_matches(self, snap: Member, step: int, seed: int) -> list[tuple]:
-        """The new snapshot plays every other active frozen member (seats rotate)."""
+        """The new snapshot plays every other active frozen member (seats rotate), on the backend."""
         n = self.cfg.evaluation.games_per_pair
-        rows = []
         others = [o for o in self.pool.active() if o.kind in (SNAPSHOT, REFERENCE) and o.id != snap.id]
-        for k, other in enumerate(others):
-            res = play(self.game, [self.policy(snap.id), self.policy(other.id)], n, seed=seed + k, batch=n)
+        matches = [
+            Match((self.match_policy(snap.id), self.match_policy(o.id)), n, seed + k, batch=n)
+            for k, o in enumerate(others)
+        ]
+        results = self.backend.play(self.game, self.cfg.league.game, matches)
+        rows = []
+        for k, (other, res) in enumerate(zip(others, results)):
             ids = (snap.id, other.id)
             for seats, rets in zip(res.seats, res.returns):
                 rows.append((step, [ids[int(s)] for s in seats], [float(r) for r in rets], seed + k, "eval"))
         return rows
+
+    def match_policy(self, member_id: int):
+        """What the backend plays for a member: the live policy (serial backend), or its
+        :class:`arena.backends.PolicySpec` (algorithm, config, weights) for workers."""
+        if not self.backend.remote:
+            return self.policy(member_id)
+        from arena.backends import RANDOM, policy_spec
+
+        m = self.pool.get(member_id)
+        if m.kind == LEARNER:  # live weights: a new spec each time
+            slot = next(s for s in self.slots if s.member.id == member_id)
+            return policy_spec(m.algorithm, dict(self._learner_cfgs[slot.name].config), slot.learner)
+        if member_id not in self._specs:
+            if m.kind == REFERENCE and m.policy == "random":
+                spec = RANDOM
+            elif m.kind == REFERENCE:
+                from agents.checkpoint import load_checkpoint, read_spec
+
+                saved = read_spec(m.policy)
+                spec = policy_spec(saved["algorithm"], saved["config"], load_checkpoint(m.policy, device="cpu"))
+            else:
+                row = self.store.snapshot(m.id)  # None for this round's snapshot: file written, row not yet
+                rel = row.path if row is not None else f"{self.store.snapshot_dir(m)}/policy.safetensors"
+                lc = self._learner_cfgs.get(m.name.split("@", 1)[0])
+                config = dict(lc.config) if lc is not None else {}
+                spec = PolicySpec(m.algorithm, config, self.store.resolve(rel).read_bytes())
+            self._specs[member_id] = spec
+        return self._specs[member_id]
 
     def _write_snapshot(self, snap: Member, slot: LearnerSlot) -> str:
         from agents.checkpoint import tensors_to_bytes

@@ -20,11 +20,19 @@ def run(args) -> int:
 def _run(args) -> int:
     import torch
 
+    from arena.backends import make_backend
     from arena.league import League
     from arena.progress import Progress
 
     torch.set_num_threads(1)
-    league = League.open(args.config, args.db)
+    backend = make_backend(
+        getattr(args, "backend", "serial"), getattr(args, "workers", 1), getattr(args, "address", None)
+    )
+    try:
+        league = League.open(args.config, args.db, backend=backend)
+    except BaseException:
+        backend.close()
+        raise
     try:
         target = league.target_steps(args.steps)
         resumed = league.total_steps() > 0
@@ -69,6 +77,7 @@ def _run(args) -> int:
             print(f"  arena play '{league.cfg.league.game}' --against {db}:{best}")
     finally:
         league.close()
+        backend.close()
     return 0
 
 

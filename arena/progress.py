@@ -58,7 +58,7 @@ class Progress:
             self._printed = done
 
     def _line(self) -> None:
-        pct = 100.0 * self.done / self.total if self.total else 100.0
+        pct = min(100.0, 100.0 * self.done / self.total) if self.total else 100.0
         el = time.monotonic() - self.start
         print(f"[{self.description}] {pct:5.1f}% {el:6.1f}s  {self._info()}", file=self.stream, flush=True)
 

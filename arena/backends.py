@@ -1,0 +1,460 @@
+"""Where evaluation matches run: in this process, a local process pool, or Ray.
+
+Every backend plays a list of :class:`Match` es and returns one
+:class:`arena.rollout.MatchResult` per match, in order. A match is cut into
+*chunks* of about :data:`CHUNK_GAMES` games (one task each: a Ray task costs
+about 0.75 ms, so tasks must be coarse). Chunk ``c`` of a match seeded ``s``
+plays games ``c*C .. (c+1)*C - 1`` with their global seat rotation, seeded by
+:func:`chunk_seed` ``(s, c)``, ``batch`` copies at a time; the chunks depend
+only on the match, never on the number of workers, so the same seeds give
+the same games on every backend (chunk 0 uses ``s`` itself: a match of at
+most ``C`` games is exactly ``play(game, policies, n, s, batch)``).
+
+Workers never receive pickled learners: a policy travels as a
+:class:`PolicySpec` (algorithm name, config overrides and the safetensors
+bytes of its ``policy_state_dict()``), and each worker rebuilds it once and
+keeps it (keyed by the spec's sha256) together with its loaded games, so a
+league's workers rebuild only the policies that are new each round.
+
+* :class:`SerialBackend` (default): chunks in order in this process; takes
+  live policies or specs.
+* :class:`ProcessBackend`: ``concurrent.futures`` over ``multiprocessing``
+  with the ``spawn`` context (no forked torch or pyspiel state); workers
+  start once, on first use, and live until :meth:`close`.
+* :class:`RayBackend`: the same task as a Ray remote function; joins the
+  cluster at ``address`` or starts a local one (``include_dashboard=False``).
+  Ray is optional: ``pip install 'arena[ray]'``.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from arena.rollout import MatchResult, play, rotations
+from games.core import Game, GameError
+
+CHUNK_GAMES = 1000
+"""Games per task: coarse enough that task overheads (0.75 ms a Ray task) vanish."""
+
+BACKENDS = ("serial", "process", "ray")
+
+_POLICY_CACHE = 64  # rebuilt policies a worker keeps
+
+
+class BackendError(GameError):
+    """A backend that cannot be used as asked (unknown name, missing Ray, live policies sent to workers).
+
+    A :class:`games.core.GameError`, so the CLI prints it as one line.
+    """
+
+
+# ---------------------------------------------------------------------------
+# Policies as plain data
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicySpec:
+    """A policy as plain data: what a worker needs to rebuild it.
+
+    Attributes:
+        algorithm: a learner name of :mod:`agents.registry`, or ``"random"``
+            (uniform over legal actions; no weights).
+        config: the learner's config overrides (JSON values).
+        weights: safetensors bytes of the learner's ``policy_state_dict()``.
+        key: sha256 of all of the above (filled in; identifies the policy in
+            workers' caches).
+    """
+
+    algorithm: str
+    config: dict = dataclasses.field(default_factory=dict)
+    weights: bytes = b""
+    key: str = ""
+
+    def __post_init__(self):
+        h = hashlib.sha256(self.algorithm.encode())
+        h.update(json.dumps(self.config, sort_keys=True, default=str).encode())
+        h.update(self.weights)
+        object.__setattr__(self, "key", h.hexdigest())
+
+    def build(self, info, device: str = "cpu"):
+        """The frozen policy (a fresh object)."""
+        if self.algorithm == "random":
+            from agents.baselines import UniformRandom
+
+            return UniformRandom()
+        from agents.checkpoint import tensors_from_bytes
+        from agents.registry import make_learner
+
+        learner = make_learner(self.algorithm, info, seed=0, device=device, **dict(self.config))
+        learner.load_state_dict(tensors_from_bytes(self.weights, f"policy {self.algorithm}"))
+        return learner.freeze()
+
+
+def policy_spec(algorithm: str, config: dict | None, learner) -> PolicySpec:
+    """The spec of ``learner``'s current policy (``policy_state_dict()`` as safetensors)."""
+    from agents.checkpoint import tensors_to_bytes
+
+    return PolicySpec(algorithm, dict(config or {}), tensors_to_bytes(learner.policy_state_dict()))
+
+
+RANDOM = PolicySpec("random")
+"""The uniform random reference policy."""
+
+
+# ---------------------------------------------------------------------------
+# Matches and chunks
+
+
+@dataclasses.dataclass(frozen=True)
+class Match:
+    """``n_games`` games between ``policies`` (policy ``k`` at seat ``k`` before rotation).
+
+    Attributes:
+        policies: a live :class:`agents.base.Policy` (serial backend only) or a
+            :class:`PolicySpec` per policy index.
+        n_games: games to play.
+        seed: the match's seed (see the module docstring).
+        batch: copies stepped together in a chunk (at most the chunk's games).
+        rotate: rotate seats so that every policy plays every seat.
+    """
+
+    policies: tuple
+    n_games: int
+    seed: int
+    batch: int = 256
+    rotate: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Chunk:
+    """Games ``first .. first + count - 1`` of one match: one task."""
+
+    match: int
+    index: int
+    first: int
+    count: int
+    seed: int
+    batch: int
+    num_policies: int
+    rotate: bool
+
+
+def chunk_seed(seed: int, index: int) -> int:
+    """The seed of chunk ``index`` of a match seeded ``seed`` (chunk 0 keeps ``seed``)."""
+    if index == 0:
+        return int(seed)
+    words = np.random.SeedSequence(int(seed), spawn_key=(1 << 31, int(index))).generate_state(2)
+    return int(words[0]) << 32 | int(words[1])
+
+
+def split(matches: Sequence[Match], chunk_games: int = CHUNK_GAMES) -> list[Chunk]:
+    """Every match's chunks, in match order then game order."""
+    if chunk_games < 1:
+        raise BackendError(f"chunk_games must be at least 1, got {chunk_games}")
+    out = []
+    for m, match in enumerate(matches):  # a match of 0 games still gets one (empty) chunk
+        for c, first in enumerate(range(0, max(match.n_games, 1), chunk_games)):
+            count = min(chunk_games, match.n_games - first)
+            out.append(
+                Chunk(
+                    m,
+                    c,
+                    first,
+                    count,
+                    chunk_seed(match.seed, c),
+                    match.batch,
+                    len(match.policies),
+                    match.rotate,
+                )
+            )
+    return out
+
+
+def play_chunk(game: Game, policies: Sequence, chunk: Chunk) -> MatchResult:
+    """Play one chunk in this process (what every backend's task runs)."""
+    p = game.info.num_players
+    if chunk.rotate:
+        seatings = rotations(p, chunk.num_policies, chunk.first, chunk.count)
+    else:
+        seatings = np.tile(np.arange(p) % chunk.num_policies, (chunk.count, 1))
+    return play(
+        game,
+        policies,
+        chunk.count,
+        chunk.seed,
+        batch=min(chunk.batch, chunk.count),
+        seatings=seatings,
+    )
+
+
+def merge(
+    matches: Sequence[Match], chunks: Sequence[Chunk], results: Sequence[MatchResult]
+) -> list[MatchResult]:
+    """Concatenate chunk results (in chunk order) into one result per match."""
+    parts: list[list[MatchResult]] = [[] for _ in matches]
+    for chunk, res in zip(chunks, results):
+        parts[chunk.match].append(res)
+    out = []
+    for rs in parts:
+        lengths = (
+            None if any(r.lengths is None for r in rs) else np.concatenate([r.lengths for r in rs])
+        )
+        out.append(
+            MatchResult(
+                np.concatenate([r.seats for r in rs]),
+                np.concatenate([r.returns for r in rs]),
+                lengths,
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------
+# What a worker keeps between tasks
+
+_games: dict[str, Game] = {}
+_policies: collections.OrderedDict[str, Any] = collections.OrderedDict()
+_threads_set = False
+
+
+def _game(spec: str) -> Game:
+    game = _games.get(spec)
+    if game is None:
+        import games
+
+        game = _games[spec] = games.load(spec)
+    return game
+
+
+def _policy(spec: PolicySpec, info, device: str, worker: bool = True):
+    global _threads_set
+    pol = _policies.get(spec.key)
+    if pol is not None:
+        _policies.move_to_end(spec.key)
+        return pol
+    if worker and spec.algorithm != "random" and not _threads_set:
+        import torch
+
+        torch.set_num_threads(1)  # one core per worker
+        _threads_set = True
+    pol = _policies[spec.key] = spec.build(info, device)
+    while len(_policies) > _POLICY_CACHE:
+        _policies.popitem(last=False)
+    return pol
+
+
+def worker_task(game_spec: str, chunk: Chunk, device: str, *specs: PolicySpec):
+    """One chunk in a worker: ``(seats, returns, lengths)`` arrays (plain data back)."""
+    game = _game(game_spec)
+    policies = [_policy(s, game.info, device) for s in specs]
+    res = play_chunk(game, policies, chunk)
+    return res.seats, res.returns, res.lengths
+
+
+def _result(arrays) -> MatchResult:
+    seats, returns, lengths = arrays
+    return MatchResult(seats, returns, lengths)
+
+
+def portable_spec(spec: str) -> str:
+    """A game spec workers can load wherever their working directory is (absolute file paths)."""
+    if spec.endswith(".toml") and os.path.exists(spec):
+        return os.path.abspath(spec)
+    return spec
+
+
+def _specs(match: Match, backend: str) -> tuple[PolicySpec, ...]:
+    for p in match.policies:
+        if not isinstance(p, PolicySpec):
+            raise BackendError(
+                f"the {backend} backend sends policies to workers as PolicySpec "
+                f"(algorithm + weights), got a live {type(p).__name__}; build one with arena.backends.policy_spec"
+            )
+    return tuple(match.policies)
+
+
+# ---------------------------------------------------------------------------
+# Backends
+
+
+class Backend(Protocol):
+    """Plays matches; the same matches give the same results on every backend."""
+
+    name: str
+    remote: bool  # True: policies must be PolicySpec
+    workers: int
+
+    def play(self, game: Game, game_spec: str, matches: Sequence[Match]) -> list[MatchResult]: ...
+
+    def close(self) -> None: ...
+
+
+class SerialBackend:
+    """Chunks in order in this process (the default)."""
+
+    name = "serial"
+    remote = False
+    workers = 1
+
+    def __init__(self, *, chunk_games: int = CHUNK_GAMES, device: str = "cpu"):
+        self.chunk_games = chunk_games
+        self.device = device
+
+    def play(self, game: Game, game_spec: str, matches: Sequence[Match]) -> list[MatchResult]:
+        chunks = split(matches, self.chunk_games)
+        results = []
+        for chunk in chunks:
+            pols = [
+                _policy(p, game.info, self.device, worker=False) if isinstance(p, PolicySpec) else p
+                for p in matches[chunk.match].policies
+            ]
+            results.append(play_chunk(game, pols, chunk))
+        return merge(matches, chunks, results)
+
+    def close(self) -> None:
+        pass
+
+
+class ProcessBackend:
+    """A local pool of ``workers`` processes (``spawn`` context), started on first use."""
+
+    name = "process"
+    remote = True
+
+    def __init__(
+        self,
+        workers: int,
+        *,
+        chunk_games: int = CHUNK_GAMES,
+        device: str = "cpu",
+        context: str = "spawn",
+    ):
+        if workers < 1:
+            raise BackendError(f"--workers must be at least 1, got {workers}")
+        if context not in ("spawn", "forkserver"):
+            raise BackendError(
+                f"context '{context}': use spawn or forkserver (fork copies torch and pyspiel state)"
+            )
+        self.workers = workers
+        self.chunk_games = chunk_games
+        self.device = device
+        self.context = context
+        self._pool = None
+
+    def _executor(self):
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context(self.context),
+            )
+        return self._pool
+
+    def play(self, game: Game, game_spec: str, matches: Sequence[Match]) -> list[MatchResult]:
+        specs = [_specs(m, self.name) for m in matches]
+        chunks = split(matches, self.chunk_games)
+        pool = self._executor()
+        spec = portable_spec(game_spec)
+        futures = [pool.submit(worker_task, spec, c, self.device, *specs[c.match]) for c in chunks]
+        return merge(matches, chunks, [_result(f.result()) for f in futures])
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class RayBackend:
+    """Ray tasks on the cluster at ``address`` (or a local one of ``workers`` CPUs).
+
+    Joins a Ray runtime that is already initialised (and then leaves it
+    running); otherwise starts or connects one and shuts it down in :meth:`close`.
+    """
+
+    name = "ray"
+    remote = True
+
+    def __init__(
+        self,
+        address: str | None = None,
+        workers: int | None = None,
+        *,
+        chunk_games: int = CHUNK_GAMES,
+        device: str = "cpu",
+    ):
+        try:
+            import ray
+        except ImportError:
+            raise BackendError("--backend ray needs Ray: pip install 'arena[ray]'") from None
+        self._ray = ray
+        self.chunk_games = chunk_games
+        self.device = device
+        self._owner = False
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+            if address is None:
+                kwargs["num_cpus"] = workers or os.cpu_count() or 1
+            ray.init(address=address, **kwargs)
+            self._owner = True
+        self.workers = int(ray.cluster_resources().get("CPU", 1))
+        self._task = ray.remote(num_cpus=1)(worker_task)
+
+    def play(self, game: Game, game_spec: str, matches: Sequence[Match]) -> list[MatchResult]:
+        ray = self._ray
+        specs = [_specs(m, self.name) for m in matches]
+        refs: dict[str, Any] = {}
+        for ss in specs:
+            for s in ss:
+                if s.key not in refs:
+                    refs[s.key] = ray.put(s)  # once per policy, not once per chunk
+        chunks = split(matches, self.chunk_games)
+        spec = portable_spec(game_spec)
+        futures = [
+            self._task.remote(spec, c, self.device, *[refs[s.key] for s in specs[c.match]])
+            for c in chunks
+        ]
+        return merge(matches, chunks, [_result(r) for r in ray.get(futures)])
+
+    def close(self) -> None:
+        if self._owner and self._ray.is_initialized():
+            self._ray.shutdown()
+        self._owner = False
+
+
+def make_backend(
+    name: str = "serial",
+    workers: int = 1,
+    address: str | None = None,
+    *,
+    chunk_games: int = CHUNK_GAMES,
+    device: str = "cpu",
+) -> Backend:
+    """The backend of ``arena league run --backend NAME --workers N [--address ADDR]``.
+
+    ``--workers N`` with N > 1 and the default backend means a process pool.
+    """
+    if name not in BACKENDS:
+        raise BackendError(f"--backend {name}: use one of {', '.join(BACKENDS)}")
+    if workers < 1:
+        raise BackendError(f"--workers must be at least 1, got {workers}")
+    if address is not None and name != "ray":
+        raise BackendError(f"--address {address} is a Ray cluster address; add --backend ray")
+    if name == "serial" and workers > 1:
+        name = "process"
+    if name == "serial":
+        return SerialBackend(chunk_games=chunk_games, device=device)
+    if name == "process":
+        return ProcessBackend(workers, chunk_games=chunk_games, device=device)
+    return RayBackend(
+        address, workers if workers > 1 else None, chunk_games=chunk_games, device=device
+    )
