@@ -235,11 +235,12 @@ def _add_league_parsers(sub) -> None:
         v.add_argument("game", help="game spec")
         if name == "play":
             v.add_argument("--against", default="random", help="random, a checkpoint directory, or DB:MEMBER")
-            v.add_argument("--seat", type=int, default=0, help="your seat (0 moves first)")
+            v.add_argument("--seat", type=int, default=0, help="your seat: the game's player index (player 0 moves first in most games)")
         else:
             v.add_argument("a", help="first POLICY")
             v.add_argument("b", help="second POLICY")
         v.add_argument("--seed", type=int, default=0)
+        v.add_argument("--screenshot", metavar="PATH", default=None, help="save the last frame as a PNG when the window closes")
 
         def _view(args, _name=name):
             from arena.commands import view_command
