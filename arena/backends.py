@@ -19,8 +19,10 @@ league's workers rebuild only the policies that are new each round.
 * :class:`SerialBackend` (default): chunks in order in this process; takes
   live policies or specs.
 * :class:`ProcessBackend`: ``concurrent.futures`` over ``multiprocessing``
-  with the ``spawn`` context (no forked torch or pyspiel state); workers
-  start once, on first use, and live until :meth:`close`.
+  with the ``forkserver`` context (``spawn`` where there is none): workers
+  are forked from a clean server process that imported torch, pyspiel and
+  this module once (never from this process's live torch or pyspiel
+  state); they start on first use and live until :meth:`close`.
 * :class:`RayBackend`: the same task as a Ray remote function; joins the
   cluster at ``address`` or starts a local one (``include_dashboard=False``).
   Ray is optional: ``pip install 'arena[ray]'``.
@@ -323,8 +325,18 @@ class SerialBackend:
         pass
 
 
+_PRELOAD = ["arena.backends", "agents.registry", "torch"]
+"""What the forkserver imports once, so forked workers start without importing torch again."""
+
+
+def _default_context() -> str:
+    import multiprocessing
+
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
 class ProcessBackend:
-    """A local pool of ``workers`` processes (``spawn`` context), started on first use."""
+    """A local pool of ``workers`` processes (``forkserver`` or ``spawn``), started on first use."""
 
     name = "process"
     remote = True
@@ -335,8 +347,9 @@ class ProcessBackend:
         *,
         chunk_games: int = CHUNK_GAMES,
         device: str = "cpu",
-        context: str = "spawn",
+        context: str | None = None,
     ):
+        context = context or _default_context()
         if workers < 1:
             raise BackendError(f"--workers must be at least 1, got {workers}")
         if context not in ("spawn", "forkserver"):
@@ -354,10 +367,10 @@ class ProcessBackend:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=multiprocessing.get_context(self.context),
-            )
+            ctx = multiprocessing.get_context(self.context)
+            if self.context == "forkserver":
+                ctx.set_forkserver_preload(_PRELOAD)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
         return self._pool
 
     def play(self, game: Game, game_spec: str, matches: Sequence[Match]) -> list[MatchResult]:
