@@ -14,8 +14,9 @@ Determinism: round ``r`` of learner ``i`` is seeded by
 ``SeedSequence(seed, spawn_key=(i, r))`` and each learner checkpoint holds its
 weights, optimizer state, counters and RNG states, so a league resumed after a
 kill plays the same rounds as an uninterrupted one, as far as the learner's
-checkpoint holds all of its state (learners that keep replay buffers out of
-their checkpoint resume with an empty buffer and then diverge).
+checkpoint holds all of its state: the league turns on ``save_buffer`` for
+learners that have it (IQL, VDN, QMIX), so their replay buffers travel in the
+checkpoint too (MADDPG keeps its buffer out, so a resumed MADDPG league diverges).
 
 Cooperative games: a learner trains as the whole team (it holds every seat);
 members are compared by cross-play (each member with each member as partners).
@@ -167,9 +168,17 @@ class League:
                 self.store.add_member(m)
 
     def _new_learner(self, lc, seed: int):
-        from agents.registry import make_learner
+        import dataclasses as dc
 
-        return make_learner(lc.algorithm, self.info, seed=seed, device=self.device, **dict(lc.config))
+        from agents.registry import learner_class, make_learner
+
+        overrides = dict(lc.config)
+        fields = {f.name for f in dc.fields(learner_class(lc.algorithm)[1])}
+        if "save_buffer" in fields:
+            # A league checkpoints its learners every round: keeping replay
+            # buffers in them makes a resumed league identical to an uninterrupted one.
+            overrides.setdefault("save_buffer", True)
+        return make_learner(lc.algorithm, self.info, seed=seed, device=self.device, **overrides)
 
     def _make_slot(self, index: int, lc) -> LearnerSlot:
         member = self.pool.by_name(lc.name)

@@ -89,8 +89,10 @@ def test_other_seed_other_league(tmp_path):
     assert table(tmp_path / "a.db")[1] != table(tmp_path / "b.db")[1]
 
 
-def test_resume_equals_uninterrupted(tmp_path):
-    cfg = write_config(tmp_path)
+@pytest.mark.parametrize("algorithm, game", [("mappo", "matrix:rock_paper_scissors"), ("iql", "tic_tac_toe")])
+def test_resume_equals_uninterrupted(tmp_path, algorithm, game):
+    cfg = write_config(tmp_path, game=game)
+    cfg.write_text(cfg.read_text().replace('algorithm = "mappo"', f'algorithm = "{algorithm}"'))
     run_league(cfg, tmp_path / "full.db")
     run_league(cfg, tmp_path / "split.db", steps=512)
     mid = table(tmp_path / "split.db")
