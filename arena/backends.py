@@ -462,6 +462,11 @@ def make_backend(
         raise BackendError(f"--workers must be at least 1, got {workers}")
     if address is not None and name != "ray":
         raise BackendError(f"--address {address} is a Ray cluster address; add --backend ray")
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise BackendError(f"workers on {device}: no CUDA device is available here; use cpu")
     if name == "serial" and workers > 1:
         name = "process"
     if name == "serial":
