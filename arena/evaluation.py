@@ -567,6 +567,18 @@ def exact_payoff_table(
     elif getattr(game, "pyspiel_game", None) is not None:
         import pyspiel
 
+        from arena.exact_payoffs import payoff_matrix, realization_plans, sequence_tree
+
+        if game.pyspiel_game.get_type().dynamics == pyspiel.GameType.Dynamics.SEQUENTIAL:
+            # Turn-based: the sequence form, one walk and one matrix product.
+            tree = sequence_tree(game, max_states)
+            plans = np.stack(
+                [
+                    realization_plans(tree, pol, seed, f"member {m}")
+                    for m, pol in enumerate(policies)
+                ]
+            )
+            return payoff_matrix(tree, plans, plans)
         tables = [
             pyspiel.TabularPolicy(
                 tabulate(game, pol, seed=seed, max_states=max_states, label=f"member {m}")[

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.registry import ALGORITHMS
-from leagues.matchmaking import PFSP_WEIGHTINGS, RULES
+from leagues.matchmaking import NASH_PAYOFFS, PFSP_WEIGHTINGS, RULES
 from leagues.pool import EVICTIONS, MAIN, MAIN_EXPLOITER, ROLES
 
 try:
@@ -111,6 +111,8 @@ class MatchmakingConfig:
     """pfsp: the exponent p of the hard weighting."""
     payoff_decay: float = 0.99
     """Each new result of a pair first multiplies its earlier counts by this (1: plain counts)."""
+    nash_payoffs: str = "sampled"
+    """nash: 'sampled' (mean returns of the matches played) or 'exact' (expected returns computed exactly where the game is small enough)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,6 +197,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("learner", "matchmaking"): RULES,
     ("snapshots", "eviction"): EVICTIONS,
     ("matchmaking", "pfsp_weighting"): PFSP_WEIGHTINGS,
+    ("matchmaking", "nash_payoffs"): NASH_PAYOFFS,
 }
 
 # (section, key) -> (low, high, low inclusive, high inclusive); None: unbounded

@@ -23,13 +23,18 @@ Rules (``RULES``):
 * ``nash``: the meta-Nash of the empirical game among the candidates
   (PSRO, Lanctot et al. 2017, "A Unified Game-Theoretic Approach to
   Multiagent Reinforcement Learning"): for zero-sum and constant-sum games the
-  symmetric zero-sum LP on ``M_ab = 2 x_ab - 1`` (``games.solvers.solve_zero_sum``,
-  HiGHS); for cooperative and general-sum games the rest point of symmetric
-  replicator dynamics on the score matrix (``games.solvers``).
+  symmetric zero-sum LP (``games.solvers.solve_zero_sum``, HiGHS) on the
+  members' mean-*return* advantage ``M_ab = R_ab - R_ba`` (PSRO's meta-game is
+  in expected payoffs: a poker win of 2 chips is not a win of 1), or on
+  ``M_ab = 2 x_ab - 1`` from win rates when the table holds no returns; a
+  caller may pass an exact return table instead (``payoff_matrix``). For
+  cooperative and general-sum games the rest point of symmetric replicator
+  dynamics on the score matrix (``games.solvers``).
 
 :class:`PayoffTable` keeps, per ordered pair of members, decayed counts for
 matchmaking (each new result of a pair first multiplies that pair's earlier
-counts by ``decay``, so recent games weigh more) and plain counts for ratings.
+counts by ``decay``, so recent games weigh more) and plain counts for ratings,
+and the members' decayed mean returns for the return meta-game.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from leagues.pool import LEARNER, MAIN, MAIN_EXPLOITER, Member, Pool
 from leagues.ratings import COMPETITIVE_KINDS, match_scores
 
 RULES = ("uniform", "latest", "self_play", "pfsp", "nash")
+NASH_PAYOFFS = ("sampled", "exact")
 PFSP_WEIGHTINGS = ("hard", "var")
 
 
@@ -55,13 +61,16 @@ class PayoffTable:
     ``score[i, j]`` sums the scores ``s_ij`` of :func:`leagues.ratings.match_scores`
     (1 win, 1/2 draw, 0 loss in competitive games); ``count[i, j]`` counts the
     matches. Decayed versions drive matchmaking; plain ones drive ratings.
+    ``return[i, j]`` (decayed) sums ``i``'s return in its matches against ``j``
+    where the caller gave returns (:meth:`mean_return`, :meth:`return_matrix`).
     """
 
     def __init__(self, decay: float = 1.0):
         if not 0.0 < decay <= 1.0:
             raise ValueError(f"payoff decay must be in (0, 1], got {decay}")
         self.decay = float(decay)
-        # (i, j) -> [decayed score, decayed count, score, count, wins, draws, losses]
+        # (i, j) -> [decayed score, decayed count, score, count, wins, draws, losses,
+        #           decayed return, decayed count of matches with a return]
         self._pairs: dict[tuple[int, int], np.ndarray] = {}
         self._members: dict[int, None] = {}
 
@@ -70,21 +79,36 @@ class PayoffTable:
         """Every member id seen, in order of first appearance."""
         return list(self._members)
 
-    def add(self, i: int, j: int, score_ij: float, score_ji: float | None = None) -> None:
-        """Record one match of ``i`` against ``j`` (``score_ji`` defaults to ``1 - score_ij``)."""
+    def add(
+        self,
+        i: int,
+        j: int,
+        score_ij: float,
+        score_ji: float | None = None,
+        return_ij: float | None = None,
+        return_ji: float | None = None,
+    ) -> None:
+        """Record one match of ``i`` against ``j`` (``score_ji`` defaults to ``1 - score_ij``).
+
+        ``return_ij`` / ``return_ji``: the members' (mean) returns in that match,
+        for the return meta-game of ``nash`` matchmaking (optional).
+        """
         if i == j:
             return
         if score_ji is None:
             score_ji = 1.0 - score_ij
-        for a, b, s in ((i, j, score_ij), (j, i, score_ji)):
+        for a, b, s, r in ((i, j, score_ij, return_ij), (j, i, score_ji, return_ji)):
             row = self._pairs.get((a, b))
             if row is None:
-                row = self._pairs[(a, b)] = np.zeros(7)
+                row = self._pairs[(a, b)] = np.zeros(9)
             row[0] = self.decay * row[0] + s
             row[1] = self.decay * row[1] + 1.0
             row[2] += s
             row[3] += 1.0
             row[4 + (0 if s > 0.5 else 1 if s == 0.5 else 2)] += 1.0
+            if r is not None:
+                row[7] = self.decay * row[7] + float(r)
+                row[8] = self.decay * row[8] + 1.0
         self._members.setdefault(int(i))
         self._members.setdefault(int(j))
 
@@ -97,9 +121,10 @@ class PayoffTable:
     ) -> None:
         """Record one match from its seat members and seat returns (every pair once)."""
         scores = {(i, j): s for i, j, s in match_scores(seats, returns, kind, reward_range)}
+        mean = member_returns(seats, returns)
         for (i, j), s in scores.items():
             if i < j:
-                self.add(i, j, s, scores[(j, i)])
+                self.add(i, j, s, scores[(j, i)], mean[i], mean[j])
 
     def add_matches(
         self,
@@ -126,6 +151,29 @@ class PayoffTable:
     def win_rates(self, i: int, opponents: Sequence[int], default: float = 0.5) -> np.ndarray:
         """Decayed win rates of ``i`` against each of ``opponents`` ``[len(opponents)]``."""
         return np.array([self.win_rate(i, j, default) for j in opponents], np.float64)
+
+    def mean_return(self, i: int, j: int) -> float | None:
+        """``i``'s decayed mean return against ``j`` (None when no return was recorded)."""
+        row = self._pairs.get((i, j))
+        if row is None or row[8] <= 0:
+            return None
+        return float(row[7] / row[8])
+
+    def has_returns(self) -> bool:
+        """Whether any match was recorded with returns."""
+        return any(row[8] > 0 for row in self._pairs.values())
+
+    def return_matrix(self, ids: Sequence[int], default: float = 0.0) -> np.ndarray:
+        """``[n, n]`` decayed mean returns among ``ids`` (``default`` on the diagonal and
+        for pairs without returns)."""
+        n = len(ids)
+        out = np.full((n, n), float(default))
+        for a, i in enumerate(ids):
+            for b, j in enumerate(ids):
+                r = self.mean_return(i, j) if a != b else None
+                if r is not None:
+                    out[a, b] = r
+        return out
 
     def record(self, i: int, j: int) -> tuple[int, int, int]:
         """Plain ``(wins, draws, losses)`` of ``i`` against ``j``."""
@@ -181,6 +229,35 @@ def pfsp_weights(win_rates: np.ndarray, weighting: str = "hard", p: float = 2.0)
     if x.size == 0:
         return f
     return f / total if total > 0 else np.full(x.size, 1.0 / x.size)
+
+
+def member_returns(seats: Sequence[int], returns: Sequence[float]) -> dict[int, float]:
+    """Each member's mean return over the seats it held in one match."""
+    out: dict[int, list[float]] = {}
+    for s, r in zip(seats, returns):
+        out.setdefault(int(s), []).append(float(r))
+    return {m: sum(v) / len(v) for m, v in out.items()}
+
+
+def meta_nash_returns(returns: np.ndarray) -> np.ndarray:
+    """The symmetric meta-Nash of a competitive meta-game in expected *returns*.
+
+    PSRO's meta-game (Lanctot et al. 2017, Sec. 3): ``returns[a, b]`` is member
+    ``a``'s (seat-balanced) mean return against ``b``. The symmetric zero-sum
+    game ``M = R - R^T`` (the return advantage; equal to ``2 R`` when ``R`` is
+    exactly zero-sum, and a constant sum cancels) is solved by LP.
+
+    Returns:
+        ``[n]`` probabilities.
+    """
+    from games.solvers import solve_zero_sum
+
+    r = np.asarray(returns, np.float64)
+    if r.shape[0] == 1:
+        return np.ones(1)
+    x, _, _ = solve_zero_sum(r - r.T)
+    x = np.clip(x, 0.0, None)
+    return x / x.sum()
 
 
 def meta_nash(win_rates: np.ndarray, kind: str = "zero_sum") -> np.ndarray:
@@ -240,11 +317,15 @@ def opponent_probs(
     pfsp_weighting: str = "hard",
     pfsp_p: float = 2.0,
     kind: str = "zero_sum",
+    payoff_matrix: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(ids, probs)``: the distribution of one opponent draw under ``rule``.
 
     ``ids`` may contain ``learner`` itself (self-play); with no candidates every
-    rule returns the learner with probability 1.
+    rule returns the learner with probability 1. ``payoff_matrix``: for
+    ``nash`` in competitive games, an ``[n, n]`` table of mean returns among
+    the candidates (in ``candidate_ids`` order, the learner left out), e.g. the
+    exact one, used instead of the payoff table's sampled returns.
     """
     cands = np.array([c for c in candidate_ids if c != learner], np.int64)
     self_only = (np.array([learner], np.int64), np.ones(1))
@@ -261,7 +342,13 @@ def opponent_probs(
     table = payoffs if payoffs is not None else PayoffTable()
     if rule == "pfsp":
         return cands, pfsp_weights(table.win_rates(learner, cands), pfsp_weighting, pfsp_p)
-    return cands, meta_nash(table.matrix(list(cands)), kind)  # nash
+    # nash
+    if kind in COMPETITIVE_KINDS:
+        if payoff_matrix is not None:
+            return cands, meta_nash_returns(payoff_matrix)
+        if table.has_returns():
+            return cands, meta_nash_returns(table.return_matrix(list(cands)))
+    return cands, meta_nash(table.matrix(list(cands)), kind)
 
 
 def draw_opponents(
@@ -276,6 +363,7 @@ def draw_opponents(
     pfsp_weighting: str = "hard",
     pfsp_p: float = 2.0,
     kind: str = "zero_sum",
+    payoff_matrix: np.ndarray | None = None,
 ) -> np.ndarray:
     """``n`` opponent ids drawn independently from :func:`opponent_probs`."""
     ids, probs = opponent_probs(
@@ -287,6 +375,7 @@ def draw_opponents(
         pfsp_weighting=pfsp_weighting,
         pfsp_p=pfsp_p,
         kind=kind,
+        payoff_matrix=payoff_matrix,
     )
     return ids[rng.choice(ids.size, size=n, p=probs)]
 
