@@ -3,7 +3,7 @@
 # pytest exits non-zero when a test fails and with 5 when no test ran; both fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m pip install -q -c constraints.txt -e ".[dev,pettingzoo]"
+python3 -m pip install -q -c constraints.txt -e ".[dev,ray,pettingzoo]"
 # The report test renders report.html in headless Chromium (Debian's package).
 if ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
