@@ -41,11 +41,11 @@ def protocol(name: str, steps: int) -> dict:
     return dict(eps_start=1.0, eps_end=0.05, eps_decay_steps=int(0.75 * steps))
 
 
-def settle(algorithm: str, spec: str, seed: int, proto: str) -> tuple[float, str]:
-    """Train; return the greedy joint policy's return and its first joint action's names."""
+def settle(algorithm: str, spec: str, seed: int, proto: str, steps: int = STEPS) -> tuple[float, str]:
+    """Train for ``steps`` env steps; return the greedy joint policy's return and its first joint action's names."""
     game = games.load(spec)
-    learner = make_learner(algorithm, game.info, seed, **MATRIX, **protocol(proto, STEPS))
-    train(learner, game, STEPS, seed, batch=BATCH, rollout_len=game.info.max_episode_length)
+    learner = make_learner(algorithm, game.info, seed, **MATRIX, **protocol(proto, steps))
+    train(learner, game, steps, seed, batch=BATCH, rollout_len=game.info.max_episode_length)
     ret = float(play(game, [learner], 1, seed, batch=1).returns[0, 0])
     ts = game.vector(1, seed).reset()
     act = learner.act(ts.obs[0], ts.legal[0], np.arange(2), np.random.default_rng(0)).actions
