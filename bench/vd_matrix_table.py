@@ -41,7 +41,9 @@ def protocol(name: str, steps: int) -> dict:
     return dict(eps_start=1.0, eps_end=0.05, eps_decay_steps=int(0.75 * steps))
 
 
-def settle(algorithm: str, spec: str, seed: int, proto: str, steps: int = STEPS) -> tuple[float, str]:
+def settle(
+    algorithm: str, spec: str, seed: int, proto: str, steps: int = STEPS
+) -> tuple[float, str]:
     """Train for ``steps`` env steps; return the greedy joint policy's return and its first joint action's names."""
     game = games.load(spec)
     learner = make_learner(algorithm, game.info, seed, **MATRIX, **protocol(proto, steps))
