@@ -518,3 +518,51 @@ def test_round_trip_simple_spread():
     obs, _ = env.reset(seed=0)
     assert obs["player_0"]["action_mask"].tolist() == [1] * 5
     assert env.state().shape == (54,)
+
+
+# ---------------------------------------------------------------------------
+# Learning (the short version of bench/simple_spread.py)
+
+
+def _learn(spec: str, algo: str, steps: int) -> tuple[float, float]:
+    """(random return, trained return) after ``steps`` env steps of self-play, 100 fixed episodes."""
+    import torch
+
+    from agents.baselines import random_policy
+    from agents.registry import make_learner
+    from arena.rollout import Collector, play
+    from arena.train import self_play_matchup
+
+    torch.set_num_threads(1)
+    game = games.load(spec)
+    learner = make_learner(algo, game.info, seed=0)
+    collector = Collector(game, [learner], self_play_matchup(game.info.num_players), 16, seed=0)
+    while collector.total_steps < steps:
+        rollout, _ = collector.collect(25, explore=True)
+        learner.learn(rollout)
+
+    def score(policy) -> float:
+        return float(play(game, [policy], 100, seed=10_000, batch=50).mean_returns()[0])
+
+    return score(random_policy(game.info)), score(learner.freeze())
+
+
+@needs_mpe
+def test_mappo_learns_mpe_simple():
+    """MAPPO on MPE simple_v3 (one agent, one landmark, discrete), 8k env steps.
+
+    Measured (seed 0): random -42.1, MAPPO -11.7 after 10k steps; asks for a third of the gain.
+    """
+    random_return, trained = _learn("pettingzoo:mpe2.simple_v3(max_cycles=25)", "mappo", 8_000)
+    assert trained > random_return + 10.0, (random_return, trained)
+
+
+@needs_mpe
+def test_maddpg_continuous_learns_mpe_simple():
+    """MADDPG with continuous actions on MPE simple_v3, 20k env steps.
+
+    Measured (seed 0): random -40.0, MADDPG -24.2 after 20k steps; asks for half the gain.
+    """
+    spec = "pettingzoo:mpe2.simple_v3(max_cycles=25,continuous_actions=True)"
+    random_return, trained = _learn(spec, "maddpg", 20_000)
+    assert trained > random_return + 8.0, (random_return, trained)
