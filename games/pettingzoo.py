@@ -195,7 +195,13 @@ def _import(target: str):
 
 def _missing_dependency(target: str, missing: str) -> GameError:
     top = missing.split(".")[0]
-    fix = INSTALL_HINT if top in _PACKAGES else f"install the package that provides '{top}'"
+    parts = target.split(".")
+    if top in _PACKAGES:
+        fix = INSTALL_HINT
+    elif parts[0] == "pettingzoo" and len(parts) > 2:  # a family's own extra: pettingzoo[butterfly]
+        fix = f"pip install 'pettingzoo[{parts[1]}]'"
+    else:
+        fix = f"install the package that provides '{top}'"
     return GameError(
         f"pettingzoo:{target}: it needs module '{missing}', which is not installed; {fix}"
     )

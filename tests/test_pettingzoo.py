@@ -365,6 +365,17 @@ def test_missing_mpe2_names_the_install_command(monkeypatch):
         games.load("pettingzoo:mpe2.simple_spread_v3(N=4)")
 
 
+@needs_pz
+def test_missing_family_dependency_names_the_extra(monkeypatch):
+    for name in [m for m in sys.modules if m.startswith(("pettingzoo.butterfly", "pymunk"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "pymunk", None)
+    with pytest.raises(
+        games.GameError, match=r"needs module 'pymunk'.*pip install 'pettingzoo\[butterfly\]'"
+    ):
+        games.load("pettingzoo:pettingzoo.butterfly.pistonball_v6")
+
+
 # ---------------------------------------------------------------------------
 # Any game out
 
