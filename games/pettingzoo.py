@@ -521,9 +521,6 @@ class PettingZooGame(Game):
             raise GameError(f"batch must be an integer >= 1, got {batch!r}")
         return PettingZooVectorEnv(self, int(batch), seed, first_copy)
 
-    def action_name(self, player: int, action: int) -> str:
-        return str(action)
-
     def describe(self) -> dict:
         d = super().describe()
         d.update(
