@@ -78,7 +78,7 @@ class PolicySpec:
     algorithm: str
     config: dict = dataclasses.field(default_factory=dict)
     weights: bytes = b""
-    key: str = ""
+    key: str = dataclasses.field(default="", init=False)
 
     def __post_init__(self):
         h = hashlib.sha256(self.algorithm.encode())

@@ -198,6 +198,15 @@ def backends(t: Table, quick: bool) -> None:
     rows = measure(games_per_match, n_matches, workers=2)
     load = os.getloadavg()[0]
     serial = rows[0]
+    one_core = serial["total"] / serial["driver_cpu_s"]
+    t.add(
+        "backends",
+        "one core (serial: games per CPU second)",
+        _rate(one_core, " games/s"),
+        "",
+        "",
+        f"a pool of 2 at best: {_rate(2 * one_core, ' games/s')}; the wall rates below depend on the load",
+    )
     for r in rows:
         if "note" in r:
             t.add("backends", r["backend"], note=r["note"])

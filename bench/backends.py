@@ -44,7 +44,13 @@ def make_matches(games_per_match: int, n_matches: int):
 def measure(
     games_per_match: int = 2000, n_matches: int = 6, workers: int = 2, ray: bool = True
 ) -> list[dict]:
-    """Rows ``{backend, workers, cold_s, warm_s, games_per_s, identical, note}``."""
+    """Rows ``{backend, cold_s, warm_s, games_per_s, driver_cpu_s, identical, total}`` (or ``{backend, note}``).
+
+    ``driver_cpu_s`` is this process's CPU time in the warm run: for the serial
+    backend all the work (``total / driver_cpu_s`` is one core's rate, what an
+    unloaded machine shows, and ``workers`` times it a pool's ideal); for the
+    others the cost of sending chunks and merging results.
+    """
     from arena.backends import ProcessBackend, RayBackend, SerialBackend
 
     game, matches = make_matches(games_per_match, n_matches)
@@ -69,9 +75,9 @@ def measure(
         try:
             backend.play(game, "tic_tac_toe", matches)
             cold = time.perf_counter() - t
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             results = backend.play(game, "tic_tac_toe", matches)
-            warm = time.perf_counter() - t
+            warm, cpu = time.perf_counter() - t, time.process_time() - c
         finally:
             backend.close()
         returns = np.concatenate([r.returns for r in results])
@@ -83,6 +89,7 @@ def measure(
                 cold_s=cold,
                 warm_s=warm,
                 games_per_s=total / warm,
+                driver_cpu_s=cpu,
                 identical=bool(np.array_equal(returns, reference)),
                 total=total,
             )
@@ -105,13 +112,15 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"{args.matches} matches x {args.games} games; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
-    print(f"{'backend':16s} {'cold s':>7s} {'warm s':>7s} {'games/s':>9s} {'same games':>10s}")
+    print(
+        f"{'backend':16s} {'cold s':>7s} {'warm s':>7s} {'games/s':>9s} {'driver CPU s':>12s} {'same games':>10s}"
+    )
     for r in rows:
         if "note" in r:
             print(f"{r['backend']:16s} {r['note']}")
             continue
         print(
-            f"{r['backend']:16s} {r['cold_s']:7.2f} {r['warm_s']:7.2f} {r['games_per_s']:9,.0f} {str(r['identical']):>10s}"
+            f"{r['backend']:16s} {r['cold_s']:7.2f} {r['warm_s']:7.2f} {r['games_per_s']:9,.0f} {r['driver_cpu_s']:12.2f} {str(r['identical']):>10s}"
         )
 
 
