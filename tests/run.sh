@@ -14,4 +14,4 @@ if ! command -v chromium >/dev/null 2>&1; then
     fi
 fi
 export SDL_VIDEODRIVER=dummy MPLBACKEND=Agg
-python3 -m pytest -q -p no:cacheprovider "$@"
+python3 -m pytest -p no:cacheprovider "$@"
