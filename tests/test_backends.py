@@ -21,6 +21,7 @@ from arena.backends import (
     policy_spec,
     split,
 )
+from arena.cli import main
 from arena.evaluation import evaluate_population
 from arena.league import League
 from arena.rollout import play
@@ -232,7 +233,7 @@ def league_table(tmp_path: Path, name: str, backend) -> tuple:
         s.close()
 
 
-def test_league_tables_match_on_every_backend(tmp_path, pool, ray_cluster):
+def test_league_tables_match_on_every_backend(tmp_path, pool, ray_cluster, monkeypatch):
     serial = league_table(tmp_path, "serial", SerialBackend(chunk_games=40))
     matches, ratings = serial
     assert (
@@ -242,3 +243,26 @@ def test_league_tables_match_on_every_backend(tmp_path, pool, ray_cluster):
     assert league_table(tmp_path, "process", pool) == serial
     ray_backend = RayBackend(chunk_games=40)
     assert league_table(tmp_path, "ray", ray_backend) == serial
+    # The CLI's flags reach the league: --backend ray joins the session's cluster.
+    cfg = tmp_path / "cli.toml"
+    cfg.write_text(LEAGUE)
+    db = tmp_path / "cli.db"
+    calls = []
+    ray_play = RayBackend.play
+    monkeypatch.setattr(RayBackend, "play", lambda self, *a: calls.append(1) or ray_play(self, *a))
+    argv = [
+        "league",
+        "run",
+        str(cfg),
+        "--db",
+        str(db),
+        "--backend",
+        "ray",
+        "--quiet",
+        "--no-report",
+    ]
+    assert main(argv) == 0
+    assert len(calls) == 2  # one evaluation per snapshot, on Ray
+    # Opening the finished league again plays no new round: its table is the CLI run's.
+    assert league_table(tmp_path, "cli", SerialBackend()) == serial
+    assert ray_cluster.is_initialized()
