@@ -365,6 +365,13 @@ def coordination(num_players: int, num_actions: int = COORDINATION_ACTIONS) -> M
     )
 
 
+def _input_size(module) -> int:
+    """Inputs of a network's first linear layer (what a critic sees)."""
+    from torch import nn
+
+    return int(next(m for m in module.modules() if isinstance(m, nn.Linear)).in_features)
+
+
 def _parameters(*modules) -> int:
     return int(sum(p.numel() for m in modules if m is not None for p in m.parameters()))
 
@@ -441,7 +448,7 @@ def scaling(budget: Budget) -> dict:
             {
                 "players": n,
                 "spec": spec,
-                "critic_input": int(n * (game.info.obs_size + game.info.num_actions)),
+                "critic_input": _input_size(learner.critic),
                 "actor_parameters": _parameters(learner.actor),
                 "critic_parameters": _parameters(learner.critic),
                 "steps": [m["env_steps"] for m in hist if "return" in m],

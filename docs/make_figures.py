@@ -386,6 +386,9 @@ def _smooth(x: np.ndarray, k: int) -> np.ndarray:
     return np.convolve(x, np.ones(k) / k, mode="valid")
 
 
+OPTIMA = {"tiny_hanabi": 10.0}  # the best joint policy (P0 signals its card), by enumeration
+
+
 def fig_ctde(runs: Path, figures: Path) -> Path:
     """Section 4: MAPPO vs IPPO learning curves and critic explained variance."""
     plt = _plt()
@@ -393,8 +396,12 @@ def fig_ctde(runs: Path, figures: Path) -> Path:
     for d in sorted((runs / "ctde").glob("*/metrics.jsonl")):
         algo, game, seed = d.parent.name.split("-", 2)
         runs_by.setdefault((game, algo), []).append(_metrics(d))
-    gamelist = list(dict.fromkeys(g for g, _ in runs_by))
-    panels = [(g, "return") for g in gamelist] + [(gamelist[0], "explained_variance")]
+    # the game with several seeds first: its return, its critics, then the others' returns
+    gamelist = sorted(
+        dict.fromkeys(g for g, _ in runs_by), key=lambda g: -len(runs_by[(g, "mappo")])
+    )
+    panels = [(gamelist[0], "return"), (gamelist[0], "explained_variance")]
+    panels += [(g, "return") for g in gamelist[1:]]
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8))
     colors = {"mappo": "tab:blue", "ippo": "tab:orange"}
     for ax, (game, key) in zip(np.atleast_1d(axes), panels):
@@ -417,11 +424,14 @@ def fig_ctde(runs: Path, figures: Path) -> Path:
                     alpha=0.85,
                     label=label,
                 )
+        if game in OPTIMA and key == "return":
+            ax.axhline(OPTIMA[game], color="k", ls=":", lw=1, label=f"optimum {OPTIMA[game]:g}")
         ax.set_xlabel("env steps (thousands)")
         ax.set_ylabel("episode return" if key == "return" else "critic explained variance")
-        ax.set_title(
-            f"{game}: {'return' if key == 'return' else 'how much of the return the critic predicts'}"
-        )
+        what = "how much of the return the critic predicts" if key != "return" else "return"
+        if key == "return" and len(runs_by.get((game, "mappo"), [])) == 1:
+            what += " (the two curves overlap)"
+        ax.set_title(f"{game}: {what}")
         ax.legend(fontsize=8)
     fig.suptitle(
         "Centralized training, decentralized execution: same actors, different critics (one line per seed)"
@@ -524,11 +534,29 @@ def rating_predictions(score: np.ndarray, count: np.ndarray) -> dict:
     }
 
 
+def strongest_cycle(score: np.ndarray):
+    """The 3-cycle ``(a, b, c)`` maximizing its weakest win (a beats b beats c beats a), and that win.
+
+    None when no three members beat each other in a cycle (each > 1/2).
+    """
+    n, best = len(score), None
+    s = np.nan_to_num(score, nan=0.0)
+    for a in range(n):
+        for b in range(n):
+            for c in range(n):
+                if len({a, b, c}) == 3:
+                    w = min(s[a, b], s[b, c], s[c, a])
+                    if w > 0.5 and (best is None or w > best[1]):
+                        best = ((a, b, c), float(w))
+    return best
+
+
 def fig_ratings(runs: Path, figures: Path) -> Path:
     """Section 5: observed win rates among naive self-play's snapshots vs Elo's and mElo's predictions."""
     plt = _plt()
     names, score, count = snapshot_scores(runs, "latest")
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.2))
+    fig.subplots_adjust(wspace=0.08)
     if len(names) < 2:
         for ax in axes:
             ax.text(0.5, 0.5, "fewer than two snapshots", ha="center", va="center")
@@ -548,11 +576,20 @@ def fig_ratings(runs: Path, figures: Path) -> Path:
         ax.set_xticks(
             range(len(order)), [names[k].split("@")[-1] for k in order], rotation=90, fontsize=6
         )
-        ax.set_yticks(range(len(order)), labels, fontsize=6)
+        ax.set_yticks(range(len(order)), labels if ax is axes[0] else [], fontsize=6)
         ax.set_title(title)
-    axes[0].set_ylabel("snapshot step (Elo), sorted by Elo")
+    axes[0].set_ylabel("snapshot: step (Bradley-Terry Elo), best first")
+    axes[0].set_xlabel("opponent snapshot (step)")
     fig.colorbar(im, ax=axes, shrink=0.8, label="P(row beats column), draws count 1/2")
-    fig.suptitle("Naive self-play's snapshots on matrix_brps: a single rating cannot hold a cycle")
+    cyc = strongest_cycle(score)
+    if cyc is not None:
+        a, b, c = (names[k].split("@")[-1] for k in cyc[0])
+        note = f"\nfor example {a} beats {b}, {b} beats {c}, {c} beats {a}, each at least {cyc[1]:.0%} of games"
+    else:
+        note = ""
+    fig.suptitle(
+        f"Naive self-play's snapshots on matrix_brps: a single rating cannot hold a cycle{note}"
+    )
     return _save(fig, figures, "ratings")
 
 
@@ -691,10 +728,14 @@ def summary(runs: Path) -> dict:
     names, score, count = snapshot_scores(runs, "latest")
     if len(names) >= 2:
         fit = rating_predictions(score, count)
+        cyc = strongest_cycle(score)
         out["ratings latest"] = {
             "snapshots": len(names),
             "err_elo": fit["err_elo"],
             "err_melo": fit["err_melo"],
+            "bt_range": [float(fit["elo"].min()), float(fit["elo"].max())],
+            "observed_range": [float(np.nanmin(score)), float(np.nanmax(score))],
+            "cycle": None if cyc is None else [[names[k] for k in cyc[0]], cyc[1]],
         }
     return out
 
