@@ -190,7 +190,7 @@ def run_nfsp(game_name: str, seconds: float, seed: int = 0) -> dict:
             ts = rl_environment.TimeStep(
                 observations=self._obs, rewards=None, discounts=None, step_type=None
             )
-            with agents[p].temp_mode_as(nfsp.MODE.average_policy):
+            with agents[p].temp_mode_as(nfsp.MODE.AVERAGE_POLICY):
                 probs = agents[p].step(ts, is_evaluation=True).probs
             return {a: probs[a] for a in legal}
 
@@ -215,7 +215,7 @@ def run_nfsp(game_name: str, seconds: float, seed: int = 0) -> dict:
             e0 = time.perf_counter()
             expl = exploitability.exploitability(game, avg)
             eval_s += time.perf_counter() - e0
-            points.append((train, 2.0 * expl, episodes, None))
+            points.append((train, 2.0 * float(expl), episodes, None))
             while marks and train >= marks[0]:
                 marks.pop(0)
     return {
@@ -237,6 +237,10 @@ def value_at(points: list, t: float) -> float | None:
     return before[-1][1] if before else None
 
 
+def _fmt(x: float) -> str:
+    return f"{x:.4f}" if x >= 1e-3 else f"{x:.1e}"
+
+
 def table(results: list[dict], seconds: float) -> str:
     times = [t for t in (30, 60, 120, 300, 600) if t <= seconds]
     head = "| method | " + " | ".join(f"{t} s" for t in times) + " |"
@@ -247,7 +251,7 @@ def table(results: list[dict], seconds: float) -> str:
     ]
     for r in results:
         vals = [value_at(r["points"], t) for t in times]
-        cells = ["-" if v is None else f"{v / 2:.4f}" for v in vals]
+        cells = ["-" if v is None else _fmt(v / 2) for v in vals]
         lines.append(f"| {r['label']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -258,16 +262,17 @@ def figure(results: list[dict], game: str, seconds: float, path: Path, goal: flo
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    floor = 1e-5  # a log axis cannot show 0: an exact Nash is drawn at the floor
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for r in results:
-        pts = np.array([(p[0], p[1] / 2) for p in r["points"]], dtype=float)
+        pts = np.array([(p[0], max(p[1] / 2, floor)) for p in r["points"]], dtype=float)
         if len(pts):
             ax.plot(pts[:, 0], pts[:, 1], marker=".", label=r["label"])
     if goal is not None:
         ax.axhline(goal, color="grey", ls="--", lw=1, label=f"goal {goal}")
     ax.set_yscale("log")
     ax.set_xlabel("training wall-clock seconds (evaluation excluded), 1 torch thread")
-    ax.set_ylabel("exploitability (NashConv / 2)")
+    ax.set_ylabel(f"exploitability (NashConv / 2; < {floor:g} drawn at {floor:g})")
     ax.set_title(f"{game}: exploitability over time")
     ax.set_xlim(0, seconds * 1.02)
     ax.grid(True, which="both", alpha=0.3)
@@ -290,9 +295,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-ours", action="store_true")
     ap.add_argument("--figure", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=None, help="also write the curves as JSON")
+    ap.add_argument(
+        "--results",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="curves saved by earlier runs (--json) to add to the table and figure",
+    )
     args = ap.parse_args(argv)
     config = args.config or ROOT / CONFIGS[args.game]
-    results = []
+    results = [r for path in args.results for r in json.loads(path.read_text())]
     if not args.skip_ours:
         r = run_league(args.game, args.seconds, config, args.seed)
         print(
@@ -301,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         results.append(r)
+        if args.json:  # each part as soon as it ends
+            args.json.write_text(json.dumps(results, indent=1))
     if not args.skip_nfsp:
         r = run_nfsp(args.game, args.seconds)
         print(

@@ -118,3 +118,77 @@ def test_payoff_table_replays_returns_from_matches():
     assert table.mean_return(4, 7) == pytest.approx(0.5)
     np.testing.assert_allclose(table.return_matrix([4, 7]), [[0.0, 0.5], [-0.5, 0.0]])
     assert table.win_rate(4, 7) == pytest.approx(0.5)
+
+
+PSRO_CONFIG = """
+[league]
+name = "psro"
+game = "kuhn_poker"
+seed = 3
+steps = 768
+batch = 16
+rollout_len = 4
+round_steps = 256
+
+[[learner]]
+name = "br"
+algorithm = "iql"
+matchmaking = "nash"
+
+[learner.config]
+hidden = [16]
+learning_starts = 32
+
+[snapshots]
+every_steps = 256
+
+[matchmaking]
+nash_payoffs = "exact"
+
+[evaluation]
+games_per_pair = 8
+every_steps = 256
+
+[[reference]]
+name = "random"
+policy = "random"
+"""
+
+
+def _league_table(db):
+    from leagues.store import Store
+
+    s = Store.open(db, readonly=True)
+    try:
+        return [(r.step, tuple(r.seats), tuple(r.returns)) for r in s.matches()]
+    finally:
+        s.close()
+
+
+def test_psro_league_draws_from_the_exact_meta_nash_and_is_deterministic(tmp_path):
+    from arena.evaluation import exact_payoff_table
+    from arena.league import League
+    from leagues.matchmaking import candidates
+
+    tables = []
+    for run in ("a", "b"):
+        cfg = tmp_path / f"{run}.toml"
+        cfg.write_text(PSRO_CONFIG)
+        league = League.open(cfg, tmp_path / f"{run}.db")
+        try:
+            league.run()
+            slot = league.slots[0]
+            lc = league.cfg.learners[0]
+            cands = candidates(league.pool, slot.member, lc.role)
+            assert len(cands) >= 3  # random and two snapshots
+            exact = league._exact_payoffs(lc, slot, cands)
+            ref = exact_payoff_table(league.game, [league.policy(c) for c in cands])
+            np.testing.assert_allclose(exact, ref, atol=1e-9)
+            ids, probs = opponent_probs(
+                "nash", slot.member.id, cands, league.payoffs, payoff_matrix=exact
+            )
+            np.testing.assert_allclose(probs, meta_nash_returns(ref), atol=1e-6)
+        finally:
+            league.close()
+        tables.append(_league_table(tmp_path / f"{run}.db"))
+    assert tables[0] == tables[1] and len(tables[0]) > 0
