@@ -34,6 +34,10 @@ HAS_PZ = _installed("pettingzoo")
 HAS_MPE = HAS_PZ and _installed("mpe2")
 needs_pz = pytest.mark.skipif(not HAS_PZ, reason="pettingzoo not installed")
 needs_mpe = pytest.mark.skipif(not HAS_MPE, reason="mpe2 not installed")
+# Importing PettingZoo's test module loads its deprecated classic-env shims.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:The old environment creation API:DeprecationWarning"
+)
 
 SPREAD = "pettingzoo:mpe2.simple_spread_v3(N=3,max_cycles=25)"
 SPREAD_CONT = "pettingzoo:mpe2.simple_spread_v3(N=3,max_cycles=25,continuous_actions=True)"
