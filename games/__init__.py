@@ -16,8 +16,8 @@ import difflib
 import os
 
 from games.core import (
-    COOPERATIVE,
     CONSTANT_SUM,
+    COOPERATIVE,
     GENERAL_SUM,
     KINDS,
     SEQUENTIAL,
