@@ -41,7 +41,9 @@ def tensors_from_bytes(data: bytes, where: str) -> dict[str, torch.Tensor]:
     try:
         return st_load(data)
     except (SafetensorError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"{where}: not a readable safetensors file ({e}); re-save it or pick another checkpoint") from None
+        raise CheckpointError(
+            f"{where}: not a readable safetensors file ({e}); re-save it or pick another checkpoint"
+        ) from None
 
 
 def optimizer_tensors(opt: torch.optim.Optimizer, prefix: str) -> dict[str, torch.Tensor]:
@@ -53,7 +55,9 @@ def optimizer_tensors(opt: torch.optim.Optimizer, prefix: str) -> dict[str, torc
     return out
 
 
-def load_optimizer_tensors(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], prefix: str) -> None:
+def load_optimizer_tensors(
+    opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], prefix: str
+) -> None:
     """Inverse of :func:`optimizer_tensors` for an optimizer built the same way."""
     sd = opt.state_dict()
     state: dict[int, dict[str, Any]] = {}
@@ -66,7 +70,9 @@ def load_optimizer_tensors(opt: torch.optim.Optimizer, tensors: dict[str, torch.
     opt.load_state_dict(sd)
 
 
-def save_checkpoint(path: str | os.PathLike, learner, game_spec: str, extra: dict | None = None) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike, learner, game_spec: str, extra: dict | None = None
+) -> Path:
     """Save ``learner`` (weights, optimizer, counters) under directory ``path``."""
     path = Path(path)
     spec = {
@@ -87,16 +93,24 @@ def read_spec(path: str | os.PathLike) -> dict:
     path = Path(path)
     spec_file = path / SPEC if path.is_dir() else path
     if not spec_file.exists():
-        raise CheckpointError(f"{path}: no checkpoint here (missing {SPEC}); pass a directory written by 'arena train'")
+        raise CheckpointError(
+            f"{path}: no checkpoint here (missing {SPEC}); pass a directory written by 'arena train'"
+        )
     try:
         spec = json.loads(spec_file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{spec_file}: corrupt checkpoint spec ({e.__class__.__name__}); re-create the checkpoint") from None
+        raise CheckpointError(
+            f"{spec_file}: corrupt checkpoint spec ({e.__class__.__name__}); re-create the checkpoint"
+        ) from None
     for key in ("format", "algorithm", "config", "game", "info"):
         if key not in spec:
-            raise CheckpointError(f"{spec_file}: checkpoint spec lacks '{key}'; re-create the checkpoint")
+            raise CheckpointError(
+                f"{spec_file}: checkpoint spec lacks '{key}'; re-create the checkpoint"
+            )
     if spec["format"] != FORMAT:
-        raise CheckpointError(f"{spec_file}: checkpoint format {spec['format']} is not supported (this arena reads {FORMAT})")
+        raise CheckpointError(
+            f"{spec_file}: checkpoint format {spec['format']} is not supported (this arena reads {FORMAT})"
+        )
     return spec
 
 
@@ -121,7 +135,9 @@ def load_checkpoint(path: str | os.PathLike, game_spec: str | None = None, devic
     try:
         config = config_cls(**spec["config"])
     except TypeError as e:
-        raise CheckpointError(f"{path}: checkpoint config does not fit {spec['algorithm']} ({e})") from None
+        raise CheckpointError(
+            f"{path}: checkpoint config does not fit {spec['algorithm']} ({e})"
+        ) from None
     info_d = dict(spec["info"])
     for k in ("actions_per_player", "reward_range"):
         info_d[k] = tuple(info_d[k])
@@ -134,5 +150,7 @@ def load_checkpoint(path: str | os.PathLike, game_spec: str | None = None, devic
     try:
         learner.load_state_dict(tensors)
     except (KeyError, RuntimeError, ValueError) as e:
-        raise CheckpointError(f"{weights}: weights do not fit a {spec['algorithm']} learner for this game ({str(e).splitlines()[0]})") from None
+        raise CheckpointError(
+            f"{weights}: weights do not fit a {spec['algorithm']} learner for this game ({str(e).splitlines()[0]})"
+        ) from None
     return learner

@@ -16,7 +16,9 @@ import torch
 from torch import nn
 
 
-def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU, out_gain: float | None = None) -> nn.Sequential:
+def mlp(
+    sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU, out_gain: float | None = None
+) -> nn.Sequential:
     """A plain MLP ``sizes[0] -> ... -> sizes[-1]`` with no activation on the output."""
     layers: list[nn.Module] = []
     for i in range(len(sizes) - 1):
@@ -53,7 +55,9 @@ def masked_entropy(logits: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
     return -(p * torch.where(legal, logp, torch.zeros_like(logp))).sum(-1)
 
 
-def sample_categorical(probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_categorical(
+    probs: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Sample one index per row; never an index with probability 0."""
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
@@ -71,7 +75,10 @@ def masked_max(values: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
 
 
 def gumbel_softmax_st(
-    logits: torch.Tensor, legal: torch.Tensor, tau: float = 1.0, generator: torch.Generator | None = None
+    logits: torch.Tensor,
+    legal: torch.Tensor,
+    tau: float = 1.0,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Straight-through Gumbel-softmax (Jang et al. 2017), legal actions only.
 

@@ -49,7 +49,9 @@ def list_games() -> list[dict]:
         for gt in pyspiel.registered_games():
             row = {
                 "name": gt.short_name,
-                "players": gt.max_num_players if gt.min_num_players == gt.max_num_players else f"{gt.min_num_players}-{gt.max_num_players}",
+                "players": gt.max_num_players
+                if gt.min_num_players == gt.max_num_players
+                else f"{gt.min_num_players}-{gt.max_num_players}",
                 "kind": _UTILITY.get(gt.utility.name, gt.utility.name.lower()),
                 "dynamics": "simultaneous" if gt.dynamics.name == "SIMULTANEOUS" else "sequential",
                 "actions": "?",
@@ -86,6 +88,8 @@ def playthrough(game, seed: int = 0, max_steps: int = 200) -> list[str]:
             break
         acts = games.random_legal_actions(ts.legal, rng)
         who = np.nonzero(ts.acting[0])[0]
-        lines.append(", ".join(f"player {p}: {game.action_name(int(p), int(acts[0, p]))}" for p in who))
+        lines.append(
+            ", ".join(f"player {p}: {game.action_name(int(p), int(acts[0, p]))}" for p in who)
+        )
         ts = env.step(acts)
     return lines

@@ -51,7 +51,14 @@ def cmd_games(args) -> int:
     from arena import catalogs
 
     if args.spec:
-        return _games_show(args.spec[0] if args.spec[0] != "show" else args.spec[1] if len(args.spec) > 1 else None, args)
+        return _games_show(
+            args.spec[0]
+            if args.spec[0] != "show"
+            else args.spec[1]
+            if len(args.spec) > 1
+            else None,
+            args,
+        )
     rows = catalogs.list_games()
     if args.json:
         _print_json(rows)
@@ -59,7 +66,9 @@ def cmd_games(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{len(rows)} games (load any with its name; OpenSpiel names take parameters)")
+    table = Table(
+        title=f"{len(rows)} games (load any with its name; OpenSpiel names take parameters)"
+    )
     table.add_column("name", no_wrap=True)
     for col in ("players", "kind", "dynamics", "actions"):
         table.add_column(col, overflow="fold")
@@ -76,7 +85,9 @@ def _games_show(spec, args) -> int:
     import games
 
     if spec is None:
-        raise games.GameError("usage: arena games show SPEC (for example: arena games show kuhn_poker)")
+        raise games.GameError(
+            "usage: arena games show SPEC (for example: arena games show kuhn_poker)"
+        )
     game = games.load(spec)
     info = game.describe()
     from arena.catalogs import playthrough
@@ -104,7 +115,9 @@ def cmd_solve(args) -> int:
     if not isinstance(game, MatrixGame):
         pg = getattr(game, "pyspiel_game", None)
         if pg is None or game.info.dynamics != "simultaneous" or game.info.max_episode_length != 1:
-            raise games.GameError(f"{args.spec}: 'arena solve' takes normal-form games (matrix:NAME, a .toml file, matrix_* or nfg_game)")
+            raise games.GameError(
+                f"{args.spec}: 'arena solve' takes normal-form games (matrix:NAME, a .toml file, matrix_* or nfg_game)"
+            )
         game = from_openspiel(pg, name=args.spec)
     profiles = solve(game, args.method)
     out = {"game": args.spec, "method": args.method or "auto"}
@@ -151,14 +164,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("solve", help="equilibria of a normal-form game")
     s.add_argument("spec", help="matrix:NAME, a .toml file, matrix_rps, nfg_game(...)")
-    s.add_argument("--method", choices=["lp", "support", "replicator", "alpharank"], default=None, help="default: lp for two-player zero-sum, support enumeration for other two-player games, replicator dynamics for n players")
+    s.add_argument(
+        "--method",
+        choices=["lp", "support", "replicator", "alpharank"],
+        default=None,
+        help="default: lp for two-player zero-sum, support enumeration for other two-player games, replicator dynamics for n players",
+    )
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_solve)
 
     t = sub.add_parser("train", help="train one learner by self-play")
     t.add_argument("algo", help="iql, vdn, qmix, mappo, ippo or maddpg")
     t.add_argument("game", help="game spec")
-    t.add_argument("--steps", type=int, default=20000, help="environment steps (summed over copies)")
+    t.add_argument(
+        "--steps", type=int, default=20000, help="environment steps (summed over copies)"
+    )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", default=None, help="checkpoint directory (default runs/ALGO-GAME)")
     t.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -169,11 +189,20 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="evaluate a policy against another, or against Nash (--nash)")
     e.add_argument("policy", help="random, a checkpoint directory, or DB:MEMBER")
     e.add_argument("--game", required=True, help="game spec")
-    e.add_argument("--against", default="random", help="random, self (the policy at every seat), a checkpoint directory, or DB:MEMBER")
+    e.add_argument(
+        "--against",
+        default="random",
+        help="random, self (the policy at every seat), a checkpoint directory, or DB:MEMBER",
+    )
     e.add_argument("--games", type=int, default=1000, help="number of games (seats rotate)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--nash", action="store_true", help="NashConv / exploitability of the policy")
-    e.add_argument("--budget", type=float, default=60.0, help="seconds for an exploiter lower bound (--nash on big games)")
+    e.add_argument(
+        "--budget",
+        type=float,
+        default=60.0,
+        help="seconds for an exploiter lower bound (--nash on big games)",
+    )
     e.add_argument("--device", default="cpu")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_eval)
@@ -183,7 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_league_parsers(sub) -> None:
-    lg = sub.add_parser("league", help="run and inspect leagues: league run|status|ratings|members|eval")
+    lg = sub.add_parser(
+        "league", help="run and inspect leagues: league run|status|ratings|members|eval"
+    )
     lsub = lg.add_subparsers(dest="league_command", metavar="SUBCOMMAND")
 
     def _league(args):
@@ -194,15 +225,22 @@ def _add_league_parsers(sub) -> None:
     r = lsub.add_parser("run", help="run (or resume) a league from a TOML config")
     r.add_argument("config", help="league TOML file (see examples/)")
     r.add_argument("--db", default=None, help="SQLite file (default: beside the config, NAME.db)")
-    r.add_argument("--steps", type=int, default=None, help="stop after this many learner steps in total")
+    r.add_argument(
+        "--steps", type=int, default=None, help="stop after this many learner steps in total"
+    )
     r.add_argument("--minutes", type=float, default=None, help="stop after this many minutes")
     r.add_argument("--workers", type=int, default=1, help="evaluation worker processes")
     r.add_argument("--backend", choices=["serial", "process", "ray"], default="serial")
     r.add_argument("--address", default=None, help="Ray cluster address")
     r.add_argument("--quiet", action="store_true", help="no progress output")
-    r.add_argument("--no-report", action="store_true", help="do not write the HTML/Markdown report at the end")
+    r.add_argument(
+        "--no-report", action="store_true", help="do not write the HTML/Markdown report at the end"
+    )
     r.set_defaults(func=_league)
-    for name, helptext in (("status", "summary of a league database"), ("members", "members of a league")):
+    for name, helptext in (
+        ("status", "summary of a league database"),
+        ("members", "members of a league"),
+    ):
         q = lsub.add_parser(name, help=helptext)
         q.add_argument("db")
         q.add_argument("--json", action="store_true")
@@ -230,17 +268,32 @@ def _add_league_parsers(sub) -> None:
 
     rp.set_defaults(func=_report)
 
-    for name, helptext in (("play", "play against an agent in a window"), ("watch", "watch two policies play")):
+    for name, helptext in (
+        ("play", "play against an agent in a window"),
+        ("watch", "watch two policies play"),
+    ):
         v = sub.add_parser(name, help=helptext)
         v.add_argument("game", help="game spec")
         if name == "play":
-            v.add_argument("--against", default="random", help="random, a checkpoint directory, or DB:MEMBER")
-            v.add_argument("--seat", type=int, default=0, help="your seat: the game's player index (player 0 moves first in most games)")
+            v.add_argument(
+                "--against", default="random", help="random, a checkpoint directory, or DB:MEMBER"
+            )
+            v.add_argument(
+                "--seat",
+                type=int,
+                default=0,
+                help="your seat: the game's player index (player 0 moves first in most games)",
+            )
         else:
             v.add_argument("a", help="first POLICY")
             v.add_argument("b", help="second POLICY")
         v.add_argument("--seed", type=int, default=0)
-        v.add_argument("--screenshot", metavar="PATH", default=None, help="save the last frame as a PNG when the window closes")
+        v.add_argument(
+            "--screenshot",
+            metavar="PATH",
+            default=None,
+            help="save the last frame as a PNG when the window closes",
+        )
 
         def _view(args, _name=name):
             from arena.commands import view_command

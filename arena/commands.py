@@ -46,7 +46,15 @@ def train_command(args) -> int:
                 fields["return"] = m["return"]
             progress.update(m["env_steps"], **fields)
 
-        train(learner, game, args.steps, args.seed, batch=args.batch, opponent=opponent, on_update=on_update)
+        train(
+            learner,
+            game,
+            args.steps,
+            args.seed,
+            batch=args.batch,
+            opponent=opponent,
+            on_update=on_update,
+        )
     progress.close()
     save_checkpoint(out, learner, args.game, extra={"steps": args.steps, "seed": args.seed})
     print(f"checkpoint: {out}  (metrics: {metrics_path})")
@@ -68,7 +76,9 @@ def eval_command(args) -> int:
             print(json.dumps(result, indent=2))
         else:
             kind = "exact" if result["method"] == "exact" else "LOWER BOUND (exploiter)"
-            print(f"{label} on {args.game}: NashConv {result['nash_conv']:.6f}  exploitability {result['exploitability']:.6f}  ({kind}, {result['seconds']:.2f}s)")
+            print(
+                f"{label} on {args.game}: NashConv {result['nash_conv']:.6f}  exploitability {result['exploitability']:.6f}  ({kind}, {result['seconds']:.2f}s)"
+            )
             for i, v in enumerate(result["per_player"]):
                 print(f"  player {i}: best-response gain {v:.6f}")
         return 0
@@ -104,7 +114,11 @@ def eval_command(args) -> int:
     print(f"{label} vs {olabel} on {args.game}, {args.games} games (seats rotate):")
     competitive = game.info.kind in ("zero_sum", "constant_sum")
     for s in out["seats"]:
-        wdl = f"win {s['win']:.3f}  draw {s['draw']:.3f}  loss {s['loss']:.3f}  " if competitive else ""
+        wdl = (
+            f"win {s['win']:.3f}  draw {s['draw']:.3f}  loss {s['loss']:.3f}  "
+            if competitive
+            else ""
+        )
         print(f"  seat {s['seat']}: {wdl}mean return {s['mean_return']:+.4f}  ({s['games']} games)")
     return 0
 
@@ -131,9 +145,14 @@ def bench_command(args) -> int:
     import runpy
     import sys
 
-    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "__main__.py")
+    here = os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "__main__.py"
+    )
     if not os.path.exists(here):
-        print("arena: error: the benchmark suite lives in the source tree (bench/); run it from a checkout", file=sys.stderr)
+        print(
+            "arena: error: the benchmark suite lives in the source tree (bench/); run it from a checkout",
+            file=sys.stderr,
+        )
         return 2
     sys.argv = ["bench"] + (["--quick"] if args.quick else [])
     runpy.run_path(here, run_name="__main__")

@@ -26,7 +26,9 @@ def _run(args) -> int:
 
     torch.set_num_threads(1)
     backend = make_backend(
-        getattr(args, "backend", "serial"), getattr(args, "workers", 1), getattr(args, "address", None)
+        getattr(args, "backend", "serial"),
+        getattr(args, "workers", 1),
+        getattr(args, "address", None),
     )
     try:
         league = League.open(args.config, args.db, backend=backend)
@@ -58,8 +60,14 @@ def _run(args) -> int:
 
         league.run(steps=args.steps, minutes=args.minutes, on_round=on_round)
         progress.close()
-        stopped = "stopped early (resume with the same command)" if not league.finished(args.steps) else "finished"
-        print(f"\n{stopped}: {league.total_steps():,} learner steps, {league.matches_played:,} games, {len(league.pool.active())} active members")
+        stopped = (
+            "stopped early (resume with the same command)"
+            if not league.finished(args.steps)
+            else "finished"
+        )
+        print(
+            f"\n{stopped}: {league.total_steps():,} learner steps, {league.matches_played:,} games, {len(league.pool.active())} active members"
+        )
         _print_ratings(league.store, "elo" if league.competitive else "return", limit=12)
         report_dir = Path(f"{Path(db).with_suffix('')}_report")
         if not args.no_report:
@@ -115,7 +123,11 @@ def _ratings_rows(store, system: str):
             table.add_match(row.seats, row.returns, kind)
         ids = [m.id for m in members]
         scores, _ = table.totals(ids)
-        values = bradley_terry(scores, prior=cfg.ratings.bt_prior) + cfg.ratings.initial if len(ids) > 1 else np.full(len(ids), cfg.ratings.initial)
+        values = (
+            bradley_terry(scores, prior=cfg.ratings.bt_prior) + cfg.ratings.initial
+            if len(ids) > 1
+            else np.full(len(ids), cfg.ratings.initial)
+        )
         latest = dict(zip(ids, values.tolist()))
         counts = {i: int(table.totals([i] + [j for j in ids if j != i])[1][0].sum()) for i in ids}
     else:
@@ -124,7 +136,17 @@ def _ratings_rows(store, system: str):
     rows = []
     for m in members:
         if m.id in latest:
-            rows.append({"id": m.id, "name": m.name, "kind": m.kind, "active": m.active, "step": m.step, "rating": latest[m.id], "games": counts.get(m.id)})
+            rows.append(
+                {
+                    "id": m.id,
+                    "name": m.name,
+                    "kind": m.kind,
+                    "active": m.active,
+                    "step": m.step,
+                    "rating": latest[m.id],
+                    "games": counts.get(m.id),
+                }
+            )
     rows.sort(key=lambda r: -r["rating"])
     return rows
 
@@ -139,7 +161,13 @@ def _print_ratings(store, system: str, limit: int | None = None) -> None:
         table.add_column(col, justify="right" if col in ("rank", "step", "rating") else "left")
     for k, r in enumerate(rows[:limit] if limit else rows):
         fmt = f"{r['rating']:.1f}" if system != "return" else f"{r['rating']:.3f}"
-        table.add_row(str(k + 1), r["name"] + ("" if r["active"] else " (evicted)"), r["kind"], f"{r['step']:,}", fmt)
+        table.add_row(
+            str(k + 1),
+            r["name"] + ("" if r["active"] else " (evicted)"),
+            r["kind"],
+            f"{r['step']:,}",
+            fmt,
+        )
     console = Console()
     if not console.is_terminal:
         console = Console(width=100)
@@ -167,7 +195,16 @@ def _members(args) -> int:
         snaps = {s.member: s for s in store.snapshots()}
         rows = []
         for m in store.members():
-            d = {"id": m.id, "name": m.name, "kind": m.kind, "algorithm": m.algorithm, "role": m.role, "parent": m.parent, "step": m.step, "active": m.active}
+            d = {
+                "id": m.id,
+                "name": m.name,
+                "kind": m.kind,
+                "algorithm": m.algorithm,
+                "role": m.role,
+                "parent": m.parent,
+                "step": m.step,
+                "active": m.active,
+            }
             if m.id in snaps:
                 d["file"] = snaps[m.id].path
                 d["sha256"] = snaps[m.id].sha256
@@ -176,7 +213,9 @@ def _members(args) -> int:
             print(json.dumps(rows, indent=2))
             return 0
         for d in rows:
-            print(f"{d['id']:>4}  {d['name']:<24} {d['kind']:<9} {d['algorithm']:<7} step {d['step']:>9,}  {'active' if d['active'] else 'evicted'}")
+            print(
+                f"{d['id']:>4}  {d['name']:<24} {d['kind']:<9} {d['algorithm']:<7} step {d['step']:>9,}  {'active' if d['active'] else 'evicted'}"
+            )
     finally:
         store.close()
     return 0
@@ -195,14 +234,18 @@ def _status(args) -> int:
             "active": sum(m.active for m in members),
             "snapshots": sum(m.kind == "snapshot" for m in members),
             "matches": store.match_count(),
-            "learners": {k: {"step": v.step, "round": v.counters.get("round")} for k, v in states.items()},
+            "learners": {
+                k: {"step": v.step, "round": v.counters.get("round")} for k, v in states.items()
+            },
         }
         if args.json:
             print(json.dumps(out, indent=2))
             return 0
         lg = out["league"] or {}
         print(f"league {lg.get('name')} on {lg.get('game')}  ({out['db']})")
-        print(f"  members {out['members']} ({out['active']} active, {out['snapshots']} snapshots), matches {out['matches']:,}")
+        print(
+            f"  members {out['members']} ({out['active']} active, {out['snapshots']} snapshots), matches {out['matches']:,}"
+        )
         for name, st in out["learners"].items():
             target = lg.get("steps", 0)
             print(f"  learner {name}: step {st['step']:,} of {target:,} (round {st['round']})")

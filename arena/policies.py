@@ -31,7 +31,9 @@ def load_policy(text: str, game_spec: str, device: str = "cpu"):
         if os.path.exists(db):
             from arena.league import load_member_policy
 
-            return load_member_policy(db, member, game_spec, device=device), f"{os.path.basename(db)}:{member}"
+            return load_member_policy(
+                db, member, game_spec, device=device
+            ), f"{os.path.basename(db)}:{member}"
     raise PolicyError(
         f"policy '{text}' is neither 'random', a checkpoint directory, nor DB:MEMBER of an existing league database"
     )

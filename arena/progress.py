@@ -13,7 +13,9 @@ class Progress:
     prints one plain line at most every ``every`` seconds, plus the last one.
     """
 
-    def __init__(self, total: float, description: str, quiet: bool = False, every: float = 5.0, stream=None):
+    def __init__(
+        self, total: float, description: str, quiet: bool = False, every: float = 5.0, stream=None
+    ):
         self.total = total
         self.description = description
         self.quiet = quiet
@@ -60,7 +62,11 @@ class Progress:
     def _line(self) -> None:
         pct = min(100.0, 100.0 * self.done / self.total) if self.total else 100.0
         el = time.monotonic() - self.start
-        print(f"[{self.description}] {pct:5.1f}% {el:6.1f}s  {self._info()}", file=self.stream, flush=True)
+        print(
+            f"[{self.description}] {pct:5.1f}% {el:6.1f}s  {self._info()}",
+            file=self.stream,
+            flush=True,
+        )
 
     def close(self) -> None:
         if self._bar is not None:

@@ -292,7 +292,9 @@ def play(
     returns = np.zeros((n_games, p), np.float64)
     lengths = np.zeros(n_games, np.int64)
     flags = [False] * len(policies)
-    a_shape, a_dtype = ((game.info.num_actions,), np.float32) if game.info.continuous_actions else ((), np.int64)
+    a_shape, a_dtype = (
+        ((game.info.num_actions,), np.float32) if game.info.continuous_actions else ((), np.int64)
+    )
     while True:
         ts = _only(ts, live)
         acts, _, _ = act_all(policies, seats, ts, rng, flags, a_shape, a_dtype)

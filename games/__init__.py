@@ -72,7 +72,9 @@ def load(spec: str) -> Game:
             message names the closest known names or the bad key.
     """
     if not isinstance(spec, str) or not spec.strip():
-        raise GameError("empty game spec: give a name like 'kuhn_poker' or 'matrix:rock_paper_scissors'")
+        raise GameError(
+            "empty game spec: give a name like 'kuhn_poker' or 'matrix:rock_paper_scissors'"
+        )
     spec = spec.strip()
     if spec in _CACHE:
         return _CACHE[spec]

@@ -175,7 +175,9 @@ def test_too_large_game_raises_and_points_to_the_budget():
     with pytest.raises(ExactLimitError, match="--budget"):
         nash_report(game, "leduc_poker", UniformRandom(), "random", budget=0, max_states=100)
     with pytest.raises(ExactLimitError, match="--budget"):
-        exact_nash_conv(games.load("examples/games/iterated_pd.toml"), UniformRandom(), max_states=10)
+        exact_nash_conv(
+            games.load("examples/games/iterated_pd.toml"), UniformRandom(), max_states=10
+        )
     assert issubclass(ExactLimitError, games.GameError)  # the CLI prints it as one line
 
 

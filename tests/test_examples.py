@@ -14,7 +14,15 @@ LEAGUES = sorted(p.name for p in EXAMPLES.glob("*.toml"))
 
 
 def test_there_are_example_leagues():
-    assert {"quickstart.toml", "tic_tac_toe_iql.toml", "rps_mappo.toml", "coop_qmix.toml", "ipd.toml", "kuhn3p.toml", "maddpg.toml"} <= set(LEAGUES)
+    assert {
+        "quickstart.toml",
+        "tic_tac_toe_iql.toml",
+        "rps_mappo.toml",
+        "coop_qmix.toml",
+        "ipd.toml",
+        "kuhn3p.toml",
+        "maddpg.toml",
+    } <= set(LEAGUES)
 
 
 @pytest.mark.parametrize("name", LEAGUES)

@@ -89,7 +89,9 @@ def test_other_seed_other_league(tmp_path):
     assert table(tmp_path / "a.db")[1] != table(tmp_path / "b.db")[1]
 
 
-@pytest.mark.parametrize("algorithm, game", [("mappo", "matrix:rock_paper_scissors"), ("iql", "tic_tac_toe")])
+@pytest.mark.parametrize(
+    "algorithm, game", [("mappo", "matrix:rock_paper_scissors"), ("iql", "tic_tac_toe")]
+)
 def test_resume_equals_uninterrupted(tmp_path, algorithm, game):
     cfg = write_config(tmp_path, game=game)
     cfg.write_text(cfg.read_text().replace('algorithm = "mappo"', f'algorithm = "{algorithm}"'))
@@ -197,8 +199,22 @@ def test_sigterm_stops_cleanly_after_the_round(tmp_path):
     db = tmp_path / "t.db"
     env = dict(os.environ, ARENA_SIGTERM_AT="collect:2")
     r = subprocess.run(
-        [sys.executable, "-m", "arena.cli", "league", "run", str(cfg), "--db", str(db), "--quiet", "--no-report"],
-        env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "arena.cli",
+            "league",
+            "run",
+            str(cfg),
+            "--db",
+            str(db),
+            "--quiet",
+            "--no-report",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert r.returncode == 0, r.stderr
     assert "stopped early" in r.stdout
@@ -263,13 +279,17 @@ def test_alphastar_roles(tmp_path):
     try:
         members = {m.id: m for m in s.members()}
         by_name = {m.name: m for m in members.values()}
-        mains = {by_name["main"].id} | {m.id for m in members.values() if m.parent == by_name["main"].id}
+        mains = {by_name["main"].id} | {
+            m.id for m in members.values() if m.parent == by_name["main"].id
+        }
         mx = by_name["mx"].id
         trained = [r for r in s.matches(tag="train") if mx in r.seats]
         assert trained
         for r in trained:
             others = set(r.seats) - {mx}
-            assert others <= mains, "a main exploiter plays only the main agents and their snapshots"
+            assert others <= mains, (
+                "a main exploiter plays only the main agents and their snapshots"
+            )
         assert s.learner_state("lx").counters["resets"] >= 1
         assert s.learner_state("main").counters["resets"] == 0
     finally:
