@@ -250,7 +250,8 @@ def table(results: list[dict], seconds: float) -> str:
         "|" + "---|" * (len(times) + 1),
     ]
     for r in results:
-        vals = [value_at(r["points"], t) for t in times]
+        # the budget's column: the last measurement (the run stops just past the budget)
+        vals = [value_at(r["points"], t if t < seconds else float("inf")) for t in times]
         cells = ["-" if v is None else _fmt(v / 2) for v in vals]
         lines.append(f"| {r['label']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
