@@ -254,6 +254,11 @@ def table(results: list[dict], seconds: float) -> str:
         vals = [value_at(r["points"], t if t < seconds else float("inf")) for t in times]
         cells = ["-" if v is None else _fmt(v / 2) for v in vals]
         lines.append(f"| {r['label']} | " + " | ".join(cells) + " |")
+    for r in results:
+        for level in (0.05, 1e-3):
+            first = next((p[0] for p in r["points"] if p[1] / 2 < level), None)
+            when = "not within the budget" if first is None else f"after {first:.1f} s"
+            lines.append(f"{r['label']}: exploitability below {level:g} {when}")
     return "\n".join(lines)
 
 
