@@ -93,7 +93,11 @@ class League:
     """A league bound to its store; build it with :meth:`open`."""
 
     def __init__(
-        self, cfg: LeagueConfig, store: Store, device: str | None = None, backend: Backend | None = None
+        self,
+        cfg: LeagueConfig,
+        store: Store,
+        device: str | None = None,
+        backend: Backend | None = None,
     ):
         self.cfg = cfg
         # Evaluation matches run here (arena.backends); same seeds, same results on each.
@@ -116,7 +120,13 @@ class League:
         r = cfg.ratings
         self.payoffs = mm.PayoffTable(decay=cfg.matchmaking.payoff_decay)
         self.elo = Elo(k=r.elo_k, initial=r.initial)
-        self.melo = MElo(k=r.melo_k, lr_rating=r.melo_lr_rating, lr_cycle=r.melo_lr_cycle, initial=r.initial, seed=cfg.league.seed)
+        self.melo = MElo(
+            k=r.melo_k,
+            lr_rating=r.melo_lr_rating,
+            lr_cycle=r.melo_lr_cycle,
+            initial=r.initial,
+            seed=cfg.league.seed,
+        )
         self.matches_played = 0
         for row in store.matches():
             self._rate(row.seats, row.returns)
@@ -148,7 +158,12 @@ class League:
             if existing is None:
                 store.set_config(config_path.read_text(encoding="utf-8"), config_to_dict(cfg))
             else:
-                _check_same_league(existing[1], config_to_dict(cfg), config_path, db)
+                # Compare with defaults filled in, so a key added to the format later
+                # does not make an older league look like another one.
+                from leagues.config import config_from_dict
+
+                stored = config_to_dict(config_from_dict(existing[1], str(db), check_game=False))
+                _check_same_league(stored, config_to_dict(cfg), config_path, db)
                 store.verify()
             return cls(cfg, store, device, backend)
         except BaseException:
@@ -207,7 +222,9 @@ class League:
         if m.kind == LEARNER:
             return next(s.learner for s in self.slots if s.member.id == member_id)
         if member_id not in self._policies:
-            self._policies[member_id] = member_policy(self.store, m, self.info, self._learner_cfgs, self.device)
+            self._policies[member_id] = member_policy(
+                self.store, m, self.info, self._learner_cfgs, self.device
+            )
         return self._policies[member_id]
 
     # ------------------------------------------------------------ ratings
@@ -232,7 +249,9 @@ class League:
         raise ValueError(system)
 
     # ------------------------------------------------------------ one round
-    def _matchup(self, slot: LearnerSlot, ids: np.ndarray, probs: np.ndarray, index: dict[int, int]):
+    def _matchup(
+        self, slot: LearnerSlot, ids: np.ndarray, probs: np.ndarray, index: dict[int, int]
+    ):
         p = self.info.num_players
 
         def draw(rng: np.random.Generator):
@@ -253,14 +272,22 @@ class League:
         m = cfg.matchmaking
         cands = mm.candidates(self.pool, slot.member, lc.role)
         ids, probs = mm.opponent_probs(
-            lc.matchmaking, slot.member.id, cands, self.payoffs,
-            past_prob=m.past_prob, pfsp_weighting=m.pfsp_weighting, pfsp_p=m.pfsp_p, kind=self.kind,
+            lc.matchmaking,
+            slot.member.id,
+            cands,
+            self.payoffs,
+            past_prob=m.past_prob,
+            pfsp_weighting=m.pfsp_weighting,
+            pfsp_p=m.pfsp_p,
+            kind=self.kind,
             payoff_matrix=self._exact_payoffs(lc, slot, cands),
         )
         opponents = [int(i) for i in ids if int(i) != slot.member.id]
         index = {slot.member.id: 0} | {mid: k + 1 for k, mid in enumerate(opponents)}
         policies = [slot.learner] + [self.policy(mid) for mid in opponents]
-        collector = Collector(self.game, policies, self._matchup(slot, ids, probs, index), cfg.league.batch, seed)
+        collector = Collector(
+            self.game, policies, self._matchup(slot, ids, probs, index), cfg.league.batch, seed
+        )
         episodes: list[Episode] = []
         metrics: dict = {}
         round_steps = getattr(cfg.league, "round_steps", 4096)
@@ -292,7 +319,13 @@ class League:
         new_members: list[Member] = []
         files: list[tuple[int, str, int]] = []
         evicted: list[Member] = []
-        if snapshot_due(slot.step, slot.last_snapshot_step, cfg.snapshots.every_steps, win_rate, cfg.snapshots.win_rate_threshold):
+        if snapshot_due(
+            slot.step,
+            slot.last_snapshot_step,
+            cfg.snapshots.every_steps,
+            win_rate,
+            cfg.snapshots.win_rate_threshold,
+        ):
             snap = self.pool.add_snapshot(slot.member.id, slot.step)
             rel = self._write_snapshot(snap, slot)
             self._policies[snap.id] = slot.learner.freeze()
@@ -333,16 +366,27 @@ class League:
                 self.store.add_ratings(step, "melo", self.ratings("melo"))
             else:
                 self.store.add_ratings(step, "return", self._return_ratings())
-            self.store.save_learner_state(slot.name, slot.step, ckpt, {"round_seed": seed}, slot.counters())
+            self.store.save_learner_state(
+                slot.name, slot.step, ckpt, {"round_seed": seed}, slot.counters()
+            )
         return RoundReport(
-            slot.name, slot.step, len(match_rows), new_members[0].name if new_members else None,
-            [e.name for e in evicted], metrics, time.monotonic() - t0,
+            slot.name,
+            slot.step,
+            len(match_rows),
+            new_members[0].name if new_members else None,
+            [e.name for e in evicted],
+            metrics,
+            time.monotonic() - t0,
         )
 
     def _exact_payoffs(self, lc, slot: LearnerSlot, cands: list[int]) -> np.ndarray | None:
         """Exact expected returns among ``cands`` for ``nash`` with ``nash_payoffs = "exact"``
         (None: not asked for, or the game is too large; the sampled returns are used)."""
-        if lc.matchmaking != "nash" or self.cfg.matchmaking.nash_payoffs != "exact" or not self.competitive:
+        if (
+            lc.matchmaking != "nash"
+            or self.cfg.matchmaking.nash_payoffs != "exact"
+            or not self.competitive
+        ):
             return None
         from arena.evaluation import ExactLimitError
         from arena.exact_payoffs import ExactPayoffCache
@@ -371,18 +415,27 @@ class League:
         policies = [self.policy(m.id) for m in frozen] + [s.learner.freeze() for s in self.slots]
         t0 = time.perf_counter()
         out = evaluate_population(
-            self.game, self.cfg.league.game, names, kinds, policies, step,
-            self.cfg.evaluation.games_per_pair, seed,
+            self.game,
+            self.cfg.league.game,
+            names,
+            kinds,
+            policies,
+            step,
+            self.cfg.evaluation.games_per_pair,
+            seed,
             backend=self.backend,
             match_policies=(
-                [self.match_policy(m.id) for m in frozen] + [self.match_policy(s.member.id) for s in self.slots]
+                [self.match_policy(m.id) for m in frozen]
+                + [self.match_policy(s.member.id) for s in self.slots]
                 if self.backend.remote
                 else None
             ),
         )
         out["seconds"] = time.perf_counter() - t0  # measurement time, for wall-clock curves
         rows = [("league", out)]
-        rows += [("nash_gap", g) for g in out.get("nash_gaps", []) if g.get("nash_conv") is not None]
+        rows += [
+            ("nash_gap", g) for g in out.get("nash_gaps", []) if g.get("nash_conv") is not None
+        ]
         return rows
 
     def _return_ratings(self) -> dict[int, float]:
@@ -396,7 +449,9 @@ class League:
     def _evaluation_matches(self, snap: Member, step: int, seed: int) -> list[tuple]:
         """The new snapshot plays every other active frozen member (seats rotate), on the backend."""
         n = self.cfg.evaluation.games_per_pair
-        others = [o for o in self.pool.active() if o.kind in (SNAPSHOT, REFERENCE) and o.id != snap.id]
+        others = [
+            o for o in self.pool.active() if o.kind in (SNAPSHOT, REFERENCE) and o.id != snap.id
+        ]
         matches = [
             Match((self.match_policy(snap.id), self.match_policy(o.id)), n, seed + k, batch=n)
             for k, o in enumerate(others)
@@ -406,7 +461,9 @@ class League:
         for k, (other, res) in enumerate(zip(others, results)):
             ids = (snap.id, other.id)
             for seats, rets in zip(res.seats, res.returns):
-                rows.append((step, [ids[int(s)] for s in seats], [float(r) for r in rets], seed + k, "eval"))
+                rows.append(
+                    (step, [ids[int(s)] for s in seats], [float(r) for r in rets], seed + k, "eval")
+                )
         return rows
 
     def match_policy(self, member_id: int):
@@ -419,7 +476,9 @@ class League:
         m = self.pool.get(member_id)
         if m.kind == LEARNER:  # live weights: a new spec each time
             slot = next(s for s in self.slots if s.member.id == member_id)
-            return policy_spec(m.algorithm, dict(self._learner_cfgs[slot.name].config), slot.learner)
+            return policy_spec(
+                m.algorithm, dict(self._learner_cfgs[slot.name].config), slot.learner
+            )
         if member_id not in self._specs:
             if m.kind == REFERENCE and m.policy == "random":
                 spec = RANDOM
@@ -427,10 +486,18 @@ class League:
                 from agents.checkpoint import load_checkpoint, read_spec
 
                 saved = read_spec(m.policy)
-                spec = policy_spec(saved["algorithm"], saved["config"], load_checkpoint(m.policy, device="cpu"))
+                spec = policy_spec(
+                    saved["algorithm"], saved["config"], load_checkpoint(m.policy, device="cpu")
+                )
             else:
-                row = self.store.snapshot(m.id)  # None for this round's snapshot: file written, row not yet
-                rel = row.path if row is not None else f"{self.store.snapshot_dir(m)}/policy.safetensors"
+                row = self.store.snapshot(
+                    m.id
+                )  # None for this round's snapshot: file written, row not yet
+                rel = (
+                    row.path
+                    if row is not None
+                    else f"{self.store.snapshot_dir(m)}/policy.safetensors"
+                )
                 lc = self._learner_cfgs.get(m.name.split("@", 1)[0])
                 config = dict(lc.config) if lc is not None else {}
                 spec = PolicySpec(m.algorithm, config, self.store.resolve(rel).read_bytes())
@@ -448,11 +515,15 @@ class League:
 
         rel = self.store.checkpoint_dir(slot.name, slot.step)
         path = self.store.resolve(rel)
-        save_checkpoint(path, slot.learner, self.cfg.league.game, extra={"counters": slot.counters()})
+        save_checkpoint(
+            path, slot.learner, self.cfg.league.game, extra={"counters": slot.counters()}
+        )
         return path
 
     def _reset_learner(self, slot: LearnerSlot, lc):
-        fresh = self._new_learner(lc, round_seed(self.cfg.league.seed, slot.index, (1 << 20) + slot.resets + 1))
+        fresh = self._new_learner(
+            lc, round_seed(self.cfg.league.seed, slot.index, (1 << 20) + slot.resets + 1)
+        )
         if getattr(lc, "reset_to", "initial") == MAIN:
             main = next((s for s in self.slots if s.member.role == MAIN), None)
             if main is not None:
@@ -580,9 +651,13 @@ def member_policy(store: Store, m: Member, info, learner_cfgs: dict, device: str
             raise StoreError(f"member '{m.name}' has no snapshot file recorded")
         path = store.resolve(row.path)
         if not path.exists():
-            raise StoreError(f"{path}: snapshot file of '{m.name}' is missing; the league folder is incomplete")
+            raise StoreError(
+                f"{path}: snapshot file of '{m.name}' is missing; the league folder is incomplete"
+            )
         if sha256_file(path) != row.sha256:
-            raise StoreError(f"{path}: sha256 does not match the store; the snapshot file of '{m.name}' was modified or corrupted")
+            raise StoreError(
+                f"{path}: sha256 does not match the store; the snapshot file of '{m.name}' was modified or corrupted"
+            )
     parent = m.name if m.kind == LEARNER else m.name.split("@", 1)[0]
     lc = learner_cfgs.get(parent)
     overrides = dict(lc.config) if lc is not None else {}
@@ -602,7 +677,9 @@ def load_member_policy(db: str | Path, member: str, game_spec: str, device: str 
             raise StoreError(f"{db}: the league has no config yet; run it first")
         cfg = config_from_dict(stored[1], str(db), check_game=False)
         if cfg.league.game != game_spec:
-            raise StoreError(f"{db}: the league plays '{cfg.league.game}', not '{game_spec}'; pass --game '{cfg.league.game}'")
+            raise StoreError(
+                f"{db}: the league plays '{cfg.league.game}', not '{game_spec}'; pass --game '{cfg.league.game}'"
+            )
         members = store.members()
         found = [m for m in members if m.name == member or str(m.id) == member]
         if not found:
