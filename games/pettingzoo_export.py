@@ -184,23 +184,28 @@ class _Single:
         return f"{self.info.name}: obs {self._ts.obs[0].tolist()}"
 
 
+def _attach(env, game: Game, render_mode: str | None) -> None:
+    """The attributes both exported env kinds share, read from one ``_Single`` core."""
+    env._core = _Single(game, render_mode)
+    env.game = game
+    env.render_mode = render_mode
+    env.metadata = {
+        "name": game.info.name,
+        "render_modes": ["ansi"],
+        "is_parallelizable": True,
+    }
+    env.possible_agents = list(env._core.possible_agents)
+    env.agents = []
+    env.observation_spaces = env._core.observation_spaces
+    env.action_spaces = env._core.action_spaces
+    env.state_space = env._core.state_space
+
+
 class GameParallelEnv(ParallelEnv):
     """An arena game as a PettingZoo ``ParallelEnv`` (see the module docstring)."""
 
     def __init__(self, game: Game, render_mode: str | None = None):
-        self._core = _Single(game, render_mode)
-        self.game = game
-        self.render_mode = render_mode
-        self.metadata = {
-            "name": game.info.name,
-            "render_modes": ["ansi"],
-            "is_parallelizable": True,
-        }
-        self.possible_agents = list(self._core.possible_agents)
-        self.agents: list[str] = []
-        self.observation_spaces = self._core.observation_spaces
-        self.action_spaces = self._core.action_spaces
-        self.state_space = self._core.state_space
+        _attach(self, game, render_mode)
 
     def observation_space(self, agent: str):
         return self.observation_spaces[agent]
@@ -244,19 +249,7 @@ class GameAECEnv(AECEnv):
 
     def __init__(self, game: Game, render_mode: str | None = None):
         super().__init__()
-        self._core = _Single(game, render_mode)
-        self.game = game
-        self.render_mode = render_mode
-        self.metadata = {
-            "name": game.info.name,
-            "render_modes": ["ansi"],
-            "is_parallelizable": True,
-        }
-        self.possible_agents = list(self._core.possible_agents)
-        self.agents: list[str] = []
-        self.observation_spaces = self._core.observation_spaces
-        self.action_spaces = self._core.action_spaces
-        self.state_space = self._core.state_space
+        _attach(self, game, render_mode)
         self._queue: list[int] = []
         self._pending: dict[str, object] = {}
 
