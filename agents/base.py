@@ -15,10 +15,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from games.core import GameInfo
+from games.core import ArenaError, GameInfo
 
 
-class CheckpointError(ValueError):
+class CheckpointError(ArenaError):
     """A checkpoint or weights file that cannot be used; one-line message."""
 
 

@@ -12,24 +12,30 @@ import json
 import sys
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [FileNotFoundError, IsADirectoryError, PermissionError]
-    from games.core import GameError
+def _one_line(e: BaseException) -> str:
+    """The first line of an error's message (its class name when it has none)."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else e.__class__.__name__
 
-    errors.append(GameError)
-    from arena.policies import PolicyError
 
-    errors.append(PolicyError)
-    for mod, names in (
-        ("agents.base", ["CheckpointError"]),
-        ("leagues.config", ["ConfigError"]),
-        ("leagues.store", ["StoreError"]),
-        ("arena.errors", ["ArenaError"]),
-    ):
-        if mod in sys.modules:
-            m = sys.modules[mod]
-            errors.extend(getattr(m, n) for n in names if hasattr(m, n))
-    return tuple(errors)
+def _os_error_line(e: OSError) -> str:
+    """An OS error (read-only filesystem, disk full, permission, ...) as one line with a fix."""
+    import errno
+
+    where = f"{e.filename}: " if e.filename else ""
+    what = e.strerror or _one_line(e)
+    fix = {
+        errno.ENOSPC: "free some disk space or write somewhere else",
+        errno.EDQUOT: "free some disk space or write somewhere else",
+        errno.EROFS: "the filesystem is read-only; write somewhere else",
+        errno.EACCES: "check the path's permissions or write somewhere else",
+        errno.EPERM: "check the path's permissions or write somewhere else",
+        errno.ENOENT: "check the path",
+        errno.ENOTDIR: "a part of the path is a file, not a folder; check the path",
+        errno.EISDIR: "the path is a folder; give a file",
+        errno.EEXIST: "the path exists already; remove it or choose another",
+    }.get(e.errno, "check the path and try again")
+    return f"{where}{what}; {fix}"
 
 
 def _print_json(obj) -> None:
@@ -319,17 +325,32 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from games.core import ArenaError
+
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("arena: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001 - user errors become one line, bugs keep their traceback
-        if isinstance(e, _user_errors()):
-            msg = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
-            print(f"arena: error: {msg}", file=sys.stderr)
-            return 2
-        raise
+    except BrokenPipeError:
+        # `arena games | head`: the reader left; say nothing more, and keep
+        # Python from complaining again when it flushes stdout at exit.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except ArenaError as e:
+        print(f"arena: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"arena: error: {_os_error_line(e)}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print(
+            "arena: error: input nested too deeply to read; flatten the file (no more than a few hundred levels)",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

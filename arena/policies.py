@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 
+from games.core import ArenaError
 
-class PolicyError(ValueError):
+
+class PolicyError(ArenaError):
     """A POLICY argument that names nothing usable; one-line message."""
 
 

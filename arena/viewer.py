@@ -41,6 +41,7 @@ import pygame  # noqa: E402 - after the prompt is hidden
 
 from arena.render import choose, compose, paint  # noqa: E402
 from arena.render.session import Click, Key, Participant, Session  # noqa: E402
+from games.core import ArenaError  # noqa: E402
 
 DEFAULT_SIZE = (1100, 720)
 FPS = 30
@@ -61,7 +62,7 @@ KEYMAP = {
 }
 
 
-class ViewerError(ValueError):
+class ViewerError(ArenaError):
     """A viewer problem the user can fix (no display, a game it cannot show); one line."""
 
 

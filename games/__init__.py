@@ -23,6 +23,7 @@ from games.core import (
     SEQUENTIAL,
     SIMULTANEOUS,
     ZERO_SUM,
+    ArenaError,
     Game,
     GameError,
     GameInfo,
@@ -33,6 +34,7 @@ from games.core import (
 )
 
 __all__ = [
+    "ArenaError",
     "COOPERATIVE",
     "CONSTANT_SUM",
     "GENERAL_SUM",

@@ -37,7 +37,16 @@ SEQUENTIAL = "sequential"
 SIMULTANEOUS = "simultaneous"
 
 
-class GameError(ValueError):
+class ArenaError(ValueError):
+    """The base of every user error in arena (a bad spec, file, value or path).
+
+    Its message is one line naming what was wrong and how to fix it; the CLI
+    prints it as ``arena: error: ...`` and exits with status 2. Every other
+    exception is a bug and keeps its traceback.
+    """
+
+
+class GameError(ArenaError):
     """A user-facing problem with a game spec, a game file or an action.
 
     The message is one line that names what was wrong and how to fix it; the

@@ -47,8 +47,10 @@ import dataclasses
 
 import numpy as np
 
+from games.core import ArenaError
 
-class MetaNashError(ValueError):
+
+class MetaNashError(ArenaError):
     """A meta-game matrix that this solver cannot take (not square, not finite, not antisymmetric)."""
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.registry import ALGORITHMS
+from games.core import ArenaError
 from leagues.matchmaking import NASH_PAYOFFS, PFSP_WEIGHTINGS, RULES
 from leagues.pool import EVICTIONS, MAIN, MAIN_EXPLOITER, ROLES
 
@@ -37,7 +38,7 @@ except ModuleNotFoundError:  # Python 3.10: the same parser as a package
     import tomli as tomllib
 
 
-class ConfigError(ValueError):
+class ConfigError(ArenaError):
     """A league config that cannot be used; the message is one line naming the key and the fix."""
 
 

@@ -49,6 +49,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from games.core import ArenaError
 from leagues.pool import Member
 from leagues.ratings import RatingRow
 
@@ -136,7 +137,7 @@ _TABLES = (
 )
 
 
-class StoreError(ValueError):
+class StoreError(ArenaError):
     """A league store that cannot be used; one-line message naming the file and the fix."""
 
 
