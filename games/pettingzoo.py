@@ -3,8 +3,12 @@
 ``games.load("pettingzoo:TARGET(key=value, ...)")`` builds a
 :class:`PettingZooGame`. ``TARGET`` is a module path whose module has a
 ``parallel_env`` factory (``mpe2.simple_spread_v3``, every PettingZoo
-environment module) or the dotted path of any callable that returns a
-``pettingzoo.ParallelEnv`` (``mypackage.envs.make_env``). Keyword arguments
+environment module) or the dotted path of a function or class that returns a
+``pettingzoo.ParallelEnv`` (``mypackage.envs.make_env``). ``TARGET`` must lie
+under an allowed prefix (:data:`ALLOWED_MODULES`, plus those in the
+``ARENA_PETTINGZOO_MODULES`` environment variable, comma-separated), checked
+before anything is imported, since importing runs code and a spec may come
+from a league file or a stored ``.db``. Keyword arguments
 are Python literals (``N=3``, ``local_ratio=0.0``, ``continuous_actions=True``,
 ``render_mode='rgb_array'``) and go to the factory, except three that the
 adapter keeps for itself:
@@ -80,7 +84,14 @@ from games.core import (
     copy_rng,
 )
 
-__all__ = ["PettingZooGame", "PettingZooVectorEnv", "load_pettingzoo", "parse_spec"]
+__all__ = [
+    "ALLOWED_MODULES",
+    "PettingZooGame",
+    "PettingZooVectorEnv",
+    "allowed_modules",
+    "load_pettingzoo",
+    "parse_spec",
+]
 
 INSTALL_HINT = "pip install -e '.[pettingzoo]'"
 DEFAULT_REWARD_RANGE = (-1e6, 1e6)
@@ -90,6 +101,11 @@ RESERVED = ("kind", "max_steps", "reward_range")
 _BOUND_TOL = 1e-5
 _SPEC = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
 _PACKAGES = ("pettingzoo", "mpe2", "gymnasium")
+# Packages of PettingZoo environments a spec may name (importing a module runs its code,
+# and a spec can come from a league file or a stored .db): PettingZoo itself (classic,
+# butterfly, sisl, atari), and Farama's env packages with parallel envs.
+ALLOWED_MODULES = ("pettingzoo", "mpe2", "magent2", "momaland", "shimmy")
+MODULES_ENV = "ARENA_PETTINGZOO_MODULES"
 
 
 # ---------------------------------------------------------------------------
@@ -212,15 +228,76 @@ def _env_names(package) -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(path)) if path else []
 
 
+def allowed_modules() -> tuple[str, ...]:
+    """Module prefixes a ``pettingzoo:`` spec may name: :data:`ALLOWED_MODULES` plus the
+    comma-separated prefixes in the ``ARENA_PETTINGZOO_MODULES`` environment variable.
+
+    Only the environment adds prefixes, never a spec, a league file or a store:
+    whoever runs ``arena`` decides which code it may import.
+    """
+    import os
+
+    extra = (m.strip() for m in os.environ.get(MODULES_ENV, "").split(","))
+    return ALLOWED_MODULES + tuple(m for m in extra if m)
+
+
+def _is_allowed(name: object, prefixes: tuple[str, ...]) -> bool:
+    return isinstance(name, str) and any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def _refuse(target: str, problem: str, prefixes: tuple[str, ...]) -> GameError:
+    return GameError(
+        f"pettingzoo:{target}: {problem} (allowed: {', '.join(prefixes)}); "
+        f"to load your own env package, add its module prefix to the "
+        f"{MODULES_ENV} environment variable (comma-separated), e.g. {MODULES_ENV}=mypackage"
+    )
+
+
+def check_allowed(target: str) -> None:
+    """Refuse a ``target`` outside the allowed packages, before anything is imported.
+
+    Raises:
+        GameError: ``target`` is not a dotted path of identifiers under an
+            allowed prefix (names the prefixes and ``ARENA_PETTINGZOO_MODULES``).
+    """
+    prefixes = allowed_modules()
+    if not all(part.isidentifier() for part in target.split(".")):
+        raise GameError(
+            f"pettingzoo:{target}: not a dotted module path such as mpe2.simple_spread_v3"
+        )
+    if not _is_allowed(target, prefixes):
+        top = target.split(".")[0]
+        raise _refuse(target, f"'{top}' is not a known PettingZoo environment package", prefixes)
+
+
+def _check_factory(target: str, factory) -> Callable:
+    """``factory`` must be a function or class defined in an allowed package (a builtin
+    such as ``os.system`` imported into an allowed module is refused)."""
+    prefixes = allowed_modules()
+    if not (inspect.isfunction(factory) or inspect.isclass(factory)) or not _is_allowed(
+        getattr(factory, "__module__", None), prefixes
+    ):
+        where = getattr(factory, "__module__", None) or type(factory).__name__
+        raise _refuse(
+            target,
+            f"it names a callable from '{where}', not an env factory of an allowed package",
+            prefixes,
+        )
+    return factory
+
+
 def resolve_factory(target: str) -> tuple[Callable, object]:
     """The env factory named by ``target`` and the module it came from.
 
-    ``target`` is a module with ``parallel_env`` or ``MODULE.CALLABLE``.
+    ``target`` is a module with ``parallel_env`` or ``MODULE.CALLABLE``, under
+    one of :func:`allowed_modules` (checked before any import).
 
     Raises:
-        GameError: the module or callable does not exist (names the closest
-            env modules), or a package is missing (names the install command).
+        GameError: the target is outside the allowed packages, the module or
+            callable does not exist (names the closest env modules), or a
+            package is missing (names the install command).
     """
+    check_allowed(target)
     _require_pettingzoo(target)
     module = _import(target)
     if module is not None:
@@ -235,14 +312,14 @@ def resolve_factory(target: str) -> tuple[Callable, object]:
                 f"pettingzoo:{target}: module has no parallel_env(); name the factory itself, "
                 f"e.g. pettingzoo:{target}.make_env"
             )
-        return factory, module
+        return _check_factory(target, factory), module
     parent_name, _, attr = target.rpartition(".")
     parent = _import(parent_name) if parent_name else None
     if parent is None:
         raise GameError(f"pettingzoo:{target}: no module named '{parent_name or target}'")
     factory = getattr(parent, attr, None)
     if callable(factory):
-        return factory, parent
+        return _check_factory(target, factory), parent
     from games import closest
 
     known = _env_names(parent) or [n for n in dir(parent) if not n.startswith("_")]

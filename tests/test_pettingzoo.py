@@ -166,6 +166,7 @@ def _toy_module():
             return obs, rew, term, trunc, infos
 
     module = types.ModuleType("arena_toy_pz")
+    Toy.__module__ = "arena_toy_pz"  # an env factory defined in the allowed module
     module.parallel_env = Toy
     module.make_toy = Toy
     return module
@@ -175,6 +176,7 @@ def _toy_module():
 def toy(monkeypatch):
     pytest.importorskip("pettingzoo")
     monkeypatch.setitem(sys.modules, "arena_toy_pz", _toy_module())
+    monkeypatch.setenv("ARENA_PETTINGZOO_MODULES", "arena_toy_pz")
     from games.pettingzoo import load_pettingzoo
 
     return load_pettingzoo
@@ -347,7 +349,8 @@ def test_simple_spread_matches_the_raw_env():
         ("pettingzoo:mpe2.simple_spread_v3(local_ratio=2)", "refused its arguments.*proportion"),
         ("pettingzoo:mpe2.simple_spread_v3.env", "AEC env; give a parallel one"),
         ("pettingzoo:pettingzoo.classic.tictactoe_v3", "only an AEC env"),
-        ("pettingzoo:no_such_package_xyz.env_v0", "no module named 'no_such_package_xyz'"),
+        ("pettingzoo:no_such_package_xyz.env_v0", "'no_such_package_xyz' is not a known"),
+        ("pettingzoo:pettingzoo.no_such_env_v0", "no module named 'pettingzoo'|has no env"),
     ],
 )
 def test_load_errors(spec, match):
