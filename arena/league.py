@@ -24,6 +24,7 @@ members are compared by cross-play (each member with each member as partners).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -131,6 +132,8 @@ class League:
         for row in store.matches():
             self._rate(row.seats, row.returns)
         self.stop_requested = False
+        self.aborted = False
+        """True when a stop signal dropped the round in flight (see :meth:`run`)."""
         self._target: int | None = None
         self._exact_cache = None  # arena.exact_payoffs.ExactPayoffCache, built on first use
 
@@ -548,11 +551,18 @@ class League:
         on_round: Callable[[RoundReport], None] | None = None,
     ) -> None:
         """Run rounds until every learner reached ``steps`` (default: the config's),
-        ``minutes`` passed, or SIGINT/SIGTERM asked to stop (after the current round)."""
+        ``minutes`` passed, or SIGINT/SIGTERM asked to stop.
+
+        A stop signal lets the round in flight finish and commit if it does so
+        within :data:`STOP_GRACE_S` seconds; otherwise the round is dropped
+        (none of it was committed: a round commits in one transaction at its
+        end) and ``self.aborted`` is set. A resume replays it from the last
+        committed checkpoint, so the league ends as if never stopped.
+        """
         target = self.target_steps(steps)
         self._target = target
         deadline = None if minutes is None else time.monotonic() + 60.0 * minutes
-        with _stop_on_signals(self):
+        with _stop_on_signals(self) as stopper:
             while not self.stop_requested:
                 todo = [s for s in self.slots if s.step < target]
                 if not todo:
@@ -560,7 +570,12 @@ class League:
                 if deadline is not None and time.monotonic() >= deadline:
                     break
                 slot = min(todo, key=lambda s: (s.step, s.index))
-                report = self.run_round(slot)
+                try:
+                    with stopper.round():
+                        report = self.run_round(slot)
+                except RoundAborted:
+                    self.aborted = True
+                    break
                 if on_round is not None:
                     on_round(report)
 
@@ -569,35 +584,82 @@ class League:
         return self.elo.rating(slot.member.id)
 
 
+STOP_GRACE_S = 3.0
+"""Seconds a round in flight may still take to finish and commit after a stop signal."""
+
+
+class RoundAborted(BaseException):
+    """The round in flight is dropped because a stop signal's grace period ran out.
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception``
+    on the way up swallows it; the store's open transaction rolls back.
+    """
+
+
 class _stop_on_signals:
-    """SIGINT/SIGTERM ask the league to stop after the round in flight; a second
-    SIGINT interrupts at once."""
+    """SIGINT/SIGTERM ask the league to stop: the round in flight may finish
+    within :data:`STOP_GRACE_S` (a SIGALRM timer), else it is aborted with
+    :class:`RoundAborted`; a second SIGINT or SIGTERM aborts it at once."""
 
     def __init__(self, league: League):
         self.league = league
         self.saved = {}
+        self.in_round = False
+
+    def _abort(self) -> None:
+        if self.in_round:
+            self.in_round = False  # raise once; the unwinding round must not be hit again
+            raise RoundAborted
 
     def _handler(self, signum, frame):
-        if self.league.stop_requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
+        if self.league.stop_requested:
+            self._abort()
+            return
         self.league.stop_requested = True
+        if self.in_round and signal.SIGALRM in self.saved:
+            signal.setitimer(signal.ITIMER_REAL, STOP_GRACE_S)
+
+    def _alarm(self, signum, frame):
+        self._abort()
+
+    @contextlib.contextmanager
+    def round(self):
+        """Marks the span in which a stop may abort the round."""
+        self.in_round = True
+        try:
+            if self.league.stop_requested:  # a signal came between two rounds
+                self._abort()
+            yield
+        finally:
+            self.in_round = False
+            if signal.SIGALRM in self.saved:
+                signal.setitimer(signal.ITIMER_REAL, 0)
 
     def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig, handler in (
+            (signal.SIGINT, self._handler),
+            (signal.SIGTERM, self._handler),
+            (signal.SIGALRM, self._alarm),
+        ):
             try:
-                self.saved[sig] = signal.signal(sig, self._handler)
-            except ValueError:  # not the main thread
+                self.saved[sig] = signal.signal(sig, handler)
+            except ValueError:  # not the main thread: no signals, rounds always finish
                 pass
         return self
 
     def __exit__(self, *exc):
+        if signal.SIGALRM in self.saved:
+            signal.setitimer(signal.ITIMER_REAL, 0)
         for sig, h in self.saved.items():
             signal.signal(sig, h)
 
 
+_SIGNALLED: set[str] = set()
+
+
 def _crash_point(phase: str, round_index: int) -> None:
     """Test hooks: ``ARENA_KILL_AT=phase:round[,...]`` SIGKILLs this process there,
-    ``ARENA_SIGTERM_AT`` sends it SIGTERM.
+    ``ARENA_SIGTERM_AT`` sends it SIGTERM, ``ARENA_HANG_AT`` never returns.
 
     The crash-safety test uses it to kill a league at chosen points (inside a
     round, after snapshot files, after the learner checkpoint, inside the
@@ -607,9 +669,14 @@ def _crash_point(phase: str, round_index: int) -> None:
     spec = os.environ.get("ARENA_KILL_AT")
     if spec and point in spec.split(","):
         os.kill(os.getpid(), signal.SIGKILL)
-    spec = os.environ.get("ARENA_SIGTERM_AT")  # a polite stop arriving mid-round
-    if spec and point in spec.split(","):
+    spec = os.environ.get("ARENA_SIGTERM_AT")  # a polite stop arriving mid-round, once
+    if spec and point in spec.split(",") and point not in _SIGNALLED:
+        _SIGNALLED.add(point)
         os.kill(os.getpid(), signal.SIGTERM)
+    spec = os.environ.get("ARENA_HANG_AT")  # a phase that never ends (a stop must still work)
+    if spec and point in spec.split(","):
+        while True:
+            time.sleep(0.01)
 
 
 def _check_same_league(stored: dict, current: dict, config_path: Path, db: Path) -> None:
