@@ -279,6 +279,8 @@ def main(
     from arena.policies import load_policy
 
     try:
+        if getattr(args, "screenshot", None):
+            check_screenshot_path(args.screenshot)
         game = games.load(args.game)
         if name == "play":
             policies = [load_policy(args.against, args.game)]
@@ -304,6 +306,31 @@ def main(
         pygame.display.quit()
     print(summary(session))
     return 0
+
+
+def check_screenshot_path(path: str) -> None:
+    """Refuse, before any window opens, a screenshot path that could not be written.
+
+    Raises:
+        ViewerError: not a .png name, a folder, or a place that is not writable.
+    """
+    full = os.path.abspath(path)
+    if not full.lower().endswith(".png"):
+        raise ViewerError(
+            f"--screenshot {path}: screenshots are PNG files; give a path ending in .png"
+        )
+    if os.path.isdir(full):
+        raise ViewerError(f"--screenshot {path}: a folder; give a file path ending in .png")
+    folder = os.path.dirname(full)
+    while not os.path.exists(folder):  # it is created on save: check where it would be
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise ViewerError(
+            f"--screenshot {path}: {folder} is a file, not a folder; choose another path"
+        )
+    target = full if os.path.exists(full) else folder
+    if not os.access(target, os.W_OK):
+        raise ViewerError(f"--screenshot {path}: {target} is not writable; choose another path")
 
 
 def summary(session: Session) -> str:

@@ -1,0 +1,412 @@
+"""Hostile and careless input, one table: every case is one line on stderr and exit 2.
+
+Each case builds its files in a fresh folder, runs the CLI in this process and
+checks what the trust promise says: exit status 2, exactly one line on stderr
+(``arena: error: ...``), no traceback, no file anywhere in the folder created,
+changed or removed, and where a league store is involved its integrity and
+every sha256 intact and its table unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from arena.cli import main
+from leagues.store import Store
+
+LEAGUE = """
+[league]
+name = "{name}"
+game = "{game}"
+seed = 0
+steps = {steps}
+batch = {batch}
+rollout_len = {rollout_len}
+round_steps = 128
+{league_extra}
+
+[[learner]]
+name = "main"
+algorithm = "{algorithm}"
+{learner_extra}
+
+[snapshots]
+every_steps = 128
+
+[evaluation]
+games_per_pair = {games_per_pair}
+{evaluation_extra}
+
+[matchmaking]
+{matchmaking_extra}
+
+[ratings]
+{ratings_extra}
+"""
+
+MARKER = "/tmp/arena-hostile-marker"
+HOSTILE_GAME = f"pettingzoo:os.system(command='touch {MARKER}')"
+
+
+def league_toml(folder: Path, file="l.toml", **kw) -> Path:
+    values = dict(
+        name="l",
+        game="matrix:rock_paper_scissors",
+        steps=256,
+        batch=16,
+        rollout_len=4,
+        games_per_pair=8,
+        algorithm="mappo",
+        league_extra="",
+        learner_extra="",
+        evaluation_extra="",
+        matchmaking_extra="",
+        ratings_extra="",
+    )
+    values.update(kw)
+    path = folder / file
+    path.write_text(LEAGUE.format(**values))
+    return path
+
+
+@pytest.fixture(scope="module")
+def base_league(tmp_path_factory) -> Path:
+    """A finished tiny league (its folder holds l.toml, l.db and its files)."""
+    folder = tmp_path_factory.mktemp("base")
+    cfg = league_toml(folder)
+    assert main(["league", "run", str(cfg), "--quiet", "--no-report"]) == 0
+    return folder
+
+
+def tree(folder: Path) -> dict[str, tuple]:
+    """Every entry under ``folder``: kind, and a file's sha256 (symlinks by target)."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder).as_posix()
+        if p.is_symlink():
+            out[rel] = ("link", os.readlink(p))
+        elif p.is_dir():
+            out[rel] = ("dir",)
+        elif p.name.endswith(("-wal", "-shm", ".lock")):
+            out[rel] = ("sqlite side file",)  # SQLite's and the lock's own bookkeeping
+        else:
+            out[rel] = ("file", hashlib.sha256(p.read_bytes()).hexdigest())
+    return out
+
+
+def store_table(db: Path):
+    s = Store.open(db, readonly=True)
+    try:
+        s.verify()
+        return (
+            [(m.id, m.name, m.kind, m.step, m.active) for m in s.members()],
+            [(r.step, r.seats, r.returns, r.seed, r.tag) for r in s.matches()],
+            [(r.member, r.sha256) for r in s.snapshots()],
+        )
+    finally:
+        s.close()
+
+
+# ---------------------------------------------------------------- the cases
+# Each builds what it needs under ``d`` (a fresh folder; ``b`` is a copy of the
+# finished base league inside it) and returns the arguments of one command.
+Case = Callable[[Path], list[str]]
+
+
+def _toml(**kw) -> Case:
+    return lambda d: [
+        "league",
+        "run",
+        str(league_toml(d, file="h.toml", name="h", **kw)),
+        "--quiet",
+    ]
+
+
+def _checkpoint(spec) -> Case:
+    def make(d: Path) -> list[str]:
+        ck = d / "ck"
+        ck.mkdir()
+        (ck / "spec.json").write_text(spec if isinstance(spec, str) else json.dumps(spec))
+        (ck / "weights.safetensors").write_bytes(b"")
+        return ["eval", str(ck), "--game", "kuhn_poker", "--games", "10"]
+
+    return make
+
+
+def _good_checkpoint(d: Path) -> Path:
+    out = d / "run"
+    assert (
+        main(["train", "iql", "matrix:rock_paper_scissors", "--steps", "64", "--out", str(out)])
+        == 0
+    )
+    return out
+
+
+def _spec_edit(**changes) -> Case:
+    def make(d: Path) -> list[str]:
+        ck = _good_checkpoint(d)
+        spec = json.loads((ck / "spec.json").read_text())
+        spec.setdefault("config", {}).update(changes)
+        (ck / "spec.json").write_text(json.dumps(spec))
+        return ["eval", str(ck), "--game", "matrix:rock_paper_scissors", "--games", "10"]
+
+    return make
+
+
+def _weights_dev_zero(d: Path) -> list[str]:
+    ck = _good_checkpoint(d)
+    w = next(p for p in ck.iterdir() if p.suffix == ".safetensors")
+    w.unlink()
+    w.symlink_to("/dev/zero")
+    return ["eval", str(ck), "--game", "matrix:rock_paper_scissors", "--games", "10"]
+
+
+def _game_toml(text: str) -> Case:
+    def make(d: Path) -> list[str]:
+        (d / "g.toml").write_text(text)
+        return ["solve", str(d / "g.toml")]
+
+    return make
+
+
+def _deep_toml(d: Path) -> list[str]:
+    depth = 100_000
+    (d / "deep.toml").write_text("x = " + "[" * depth + "]" * depth + "\n")
+    return ["league", "run", str(d / "deep.toml"), "--quiet"]
+
+
+def _deep_game_toml(d: Path) -> list[str]:
+    depth = 100_000
+    (d / "deep.toml").write_text("payoffs = " + "[" * depth + "]" * depth + "\n")
+    return ["solve", str(d / "deep.toml")]
+
+
+def _db_with_game(game: str) -> Case:
+    """A crafted store (copy of the base league) whose config names ``game``."""
+
+    def make(d: Path) -> list[str]:
+        import sqlite3
+
+        db = d / "b" / "l.db"
+        con = sqlite3.connect(db)
+        row = json.loads(con.execute("SELECT json FROM config").fetchone()[0])
+        row["league"]["game"] = game
+        con.execute("UPDATE config SET json = ?", (json.dumps(row),))
+        con.commit()
+        con.close()
+        return ["league", "ratings", str(db), "--system", "bt"]
+
+    return make
+
+
+def _files_is_a_file(d: Path) -> list[str]:
+    cfg = league_toml(d, file="f.toml", name="f")
+    (d / "f.files").write_text("not a folder")
+    return ["league", "run", str(cfg), "--quiet"]
+
+
+def _files_folder_not_ours(d: Path) -> list[str]:
+    cfg = league_toml(d, file="f.toml", name="f")
+    (d / "f.files").mkdir()
+    (d / "f.files" / "thesis.tex").write_text("a user's own file")
+    return ["league", "run", str(cfg), "--quiet"]
+
+
+def _resume_changed_config(d: Path) -> list[str]:
+    cfg = d / "b" / "l.toml"
+    cfg.write_text(cfg.read_text().replace("seed = 0", "seed = 1"))
+    return ["league", "run", str(cfg), "--quiet"]
+
+
+def _edited(d: Path, old: str, new: str) -> list[str]:
+    """A league TOML with one text replaced (for values the template cannot hold)."""
+    cfg = league_toml(d, file="h.toml", name="h")
+    cfg.write_text(cfg.read_text().replace(old, new))
+    return ["league", "run", str(cfg), "--quiet"]
+
+
+def _file(path: Path, data: bytes | str = "x") -> Path:
+    if isinstance(data, str):
+        path.write_text(data)
+    else:
+        path.write_bytes(data)
+    return path
+
+
+def _db(d: Path) -> str:
+    return str(d / "b" / "l.db")
+
+
+CASES: dict[str, Case] = {
+    # unknown things and missing paths
+    "unknown game": lambda d: ["games", "show", "kuhn_pokr"],
+    "missing league config": lambda d: ["league", "run", str(d / "nope.toml")],
+    "missing db": lambda d: ["league", "ratings", str(d / "nope.db")],
+    "db is a text file": lambda d: ["league", "status", str(_file(d / "t.db", "hello"))],
+    "empty db file for eval": lambda d: ["league", "eval", str(_file(d / "e.db", b""))],
+    "no such member": lambda d: [
+        "eval",
+        f"{_db(d)}:nobody",
+        "--game",
+        "matrix:rock_paper_scissors",
+    ],
+    "malformed toml": lambda d: ["league", "run", str(_file(d / "m.toml", "[league\nname = 1\n"))],
+    # code from data
+    "pettingzoo os.system on the CLI": lambda d: ["games", "show", HOSTILE_GAME],
+    "pettingzoo os.system in a league TOML": _toml(game=HOSTILE_GAME.replace("'", "\\'")),
+    "pettingzoo os.system in a crafted db (ratings)": _db_with_game(HOSTILE_GAME),
+    "pettingzoo os.system in a crafted db (report)": lambda d: [
+        "report",
+        _db_with_game(HOSTILE_GAME)(d)[2],
+        "--out",
+        str(d / "rep"),
+    ],
+    # algorithms that do not fit the game
+    "train qmix on tic_tac_toe": lambda d: ["train", "qmix", "tic_tac_toe", "--out", str(d / "o")],
+    "train vdn on kuhn_poker": lambda d: ["train", "vdn", "kuhn_poker", "--out", str(d / "o")],
+    "train mappo on control:rendezvous": lambda d: [
+        "train",
+        "mappo",
+        "control:rendezvous",
+        "--out",
+        str(d / "o"),
+    ],
+    "league qmix on rps": _toml(algorithm="qmix"),
+    # hyperparameters
+    "hidden=[-4]": _toml(learner_extra="config = { hidden = [-4] }"),
+    "lr_actor=-1": _toml(learner_extra="config = { lr_actor = -1.0 }"),
+    "lr_actor=nan": _toml(learner_extra="config = { lr_actor = nan }"),
+    "activation=sigmoid": _toml(learner_extra='config = { activation = "sigmoid" }'),
+    "iql batch_size=0": _toml(algorithm="iql", learner_extra="config = { batch_size = 0 }"),
+    "iql loss=l7": _toml(algorithm="iql", learner_extra='config = { loss = "l7" }'),
+    # non-finite and absurd numbers
+    "past_prob=nan": _toml(matchmaking_extra="past_prob = nan"),
+    "initial=inf": _toml(ratings_extra="initial = inf"),
+    "elo_k=nan": _toml(ratings_extra="elo_k = nan"),
+    "payoff_decay=-inf": _toml(matchmaking_extra="payoff_decay = -inf"),
+    "games_per_pair=10**12": _toml(games_per_pair=10**12),
+    "batch=10**12": _toml(batch=10**12),
+    "rollout_len=10**8": _toml(rollout_len=10**8),
+    "steps=-5": _toml(steps=-5),
+    "seed too big for 64 bits": lambda d: _edited(d, "seed = 0", "seed = 99999999999999999999999"),
+    "device cuda:0": _toml(league_extra='device = "cuda:0"'),
+    "device mps": _toml(league_extra='device = "mps"'),
+    "league name with a slash": _toml(name="a/b"),
+    "league name ..": _toml(name=".."),
+    "deeply nested league TOML": _deep_toml,
+    # games
+    "goofspiel(num_cards=100000)": lambda d: ["games", "show", "goofspiel(num_cards=100000)"],
+    "blotto(coins=100000)": lambda d: ["games", "show", "blotto(coins=100000)"],
+    "openspiel parameter typo": lambda d: ["games", "show", "kuhn_poker(players=x)"],
+    "repeated game horizon 10**9": _game_toml(
+        'name = "r"\nplayers = 2\nactions = [2, 2]\nzero_sum_payoff = [[1, -1], [-1, 1]]\n'
+        "[repeated]\nhorizon = 1000000000\n"
+    ),
+    "payoffs of 1e308": _game_toml(
+        'name = "h"\nplayers = 2\nactions = [2, 2]\n'
+        "payoffs = [[[1e308, -1e308], [-1e308, 1e308]], [[-1e308, 1e308], [1e308, -1e308]]]\n"
+    ),
+    "deeply nested game TOML": _deep_game_toml,
+    # train and eval arguments
+    "train --steps 0": lambda d: [
+        "train",
+        "iql",
+        "tic_tac_toe",
+        "--steps",
+        "0",
+        "--out",
+        str(d / "o"),
+    ],
+    "train --batch 10**11": lambda d: [
+        "train",
+        "iql",
+        "tic_tac_toe",
+        "--batch",
+        str(10**11),
+        "--out",
+        str(d / "o"),
+    ],
+    "train --out /etc/passwd": lambda d: ["train", "iql", "tic_tac_toe", "--out", "/etc/passwd"],
+    "eval --games 0": lambda d: ["eval", "random", "--game", "kuhn_poker", "--games", "0"],
+    "eval --games -5": lambda d: ["eval", "random", "--game", "kuhn_poker", "--games", "-5"],
+    "eval --games 10**12": lambda d: [
+        "eval",
+        "random",
+        "--game",
+        "kuhn_poker",
+        "--games",
+        str(10**12),
+    ],
+    "eval --budget nan": lambda d: [
+        "eval",
+        "random",
+        "--game",
+        "kuhn_poker",
+        "--nash",
+        "--budget",
+        "nan",
+    ],
+    # checkpoints
+    "spec.json is a list": _checkpoint([1, 2]),
+    "spec.json is a string": _checkpoint('"mappo"'),
+    "spec.json is a number": _checkpoint("3"),
+    "spec.json misses keys": _checkpoint({"algorithm": "mappo"}),
+    "spec.json hidden=[200000,200000]": _spec_edit(hidden=[200000, 200000]),
+    "weights symlinked to /dev/zero": _weights_dev_zero,
+    # stores and their folders
+    "files folder is a regular file": _files_is_a_file,
+    "files folder holds a user's files": _files_folder_not_ours,
+    "resume with another config": _resume_changed_config,
+    "report --out is a file": lambda d: [
+        "report",
+        _db(d),
+        "--out",
+        str(_file(d / "out.txt")),
+    ],
+    # the viewer checks its screenshot path before opening a window
+    "screenshot into a file's folder": lambda d: [
+        "play",
+        "tic_tac_toe",
+        "--screenshot",
+        str(_file(d / "plain") / "s.png"),
+    ],
+    "screenshot is a folder": lambda d: [
+        "watch",
+        "tic_tac_toe",
+        "random",
+        "random",
+        "--screenshot",
+        str(d),
+    ],
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_hostile_input_is_one_line_and_exit_2(case, base_league, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    shutil.copytree(base_league, tmp_path / "b")
+    if os.path.exists(MARKER):
+        os.remove(MARKER)
+    argv = CASES[case](tmp_path)
+    before_store = store_table(tmp_path / "b" / "l.db")
+    before = tree(tmp_path)
+    capsys.readouterr()
+
+    rc = main(argv)
+
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert rc == 2, f"{case}: exit {rc}, stderr {err!r}"
+    assert len(lines) == 1 and lines[0].startswith("arena: error: "), f"{case}: {err!r}"
+    assert "Traceback" not in err
+    assert tree(tmp_path) == before, f"{case}: files changed"
+    assert not os.path.exists(MARKER), f"{case}: code ran from a game spec"
+    assert store_table(tmp_path / "b" / "l.db") == before_store
