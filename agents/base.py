@@ -22,6 +22,18 @@ class CheckpointError(ArenaError):
     """A checkpoint or weights file that cannot be used; one-line message."""
 
 
+class HyperparameterError(ArenaError):
+    """A learner config value out of range or of the wrong type; one-line message."""
+
+
+class AlgorithmFitError(ArenaError):
+    """An algorithm that cannot learn this game (e.g. QMIX on a zero-sum game)."""
+
+
+class DeviceError(ArenaError):
+    """A torch device that is malformed or not available here."""
+
+
 @dataclasses.dataclass
 class Act:
     """The output of :meth:`Policy.act` for ``N`` rows.

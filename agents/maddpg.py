@@ -54,9 +54,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.base import Act, Rollout, sample_from_probs
+from agents.base import Act, HyperparameterError, Rollout, sample_from_probs
 from agents.buffers import ReplayBuffer
 from agents.checkpoint import load_optimizer_tensors, optimizer_tensors
+from agents.limits import (
+    MAX_BATCH_SIZE,
+    MAX_BUFFER_SIZE,
+    check_bool,
+    check_choice,
+    check_hidden,
+    check_int,
+    check_parameters,
+    check_real,
+    mlp_parameters,
+)
 from agents.nn import (
     as_tensor,
     gumbel_softmax_st,
@@ -114,23 +125,18 @@ class MADDPGConfig:
     """Weight of the players' mean reward in each seat's learning reward (0: selfish MADDPG)."""
 
     def __post_init__(self):
-        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
-        if self.critic_input not in _CRITIC_INPUTS:
-            raise ValueError(
-                f"maddpg: critic_input '{self.critic_input}' is unknown; use one of {', '.join(_CRITIC_INPUTS)}"
-            )
-        for name in ("batch_size", "buffer_size"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"maddpg: {name}={getattr(self, name)} must be >= 1")
+        object.__setattr__(self, "hidden", check_hidden(NAME, self.hidden))
+        check_choice(NAME, "critic_input", self.critic_input, _CRITIC_INPUTS)
+        check_int(NAME, "batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
+        check_int(NAME, "buffer_size", self.buffer_size, 1, MAX_BUFFER_SIZE)
+        check_int(NAME, "warmup", self.warmup, 0)
         for name in ("gamma", "tau", "prosocial"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"maddpg: {name}={getattr(self, name)} must lie in [0, 1]")
+            check_real(NAME, name, getattr(self, name), 0.0, 1.0)
         for name in ("lr_actor", "lr_critic", "gumbel_tau", "grad_clip", "replay_ratio"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"maddpg: {name}={getattr(self, name)} must be > 0")
-        for name in ("warmup", "action_reg", "noise_std"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"maddpg: {name}={getattr(self, name)} must be >= 0")
+            check_real(NAME, name, getattr(self, name), 0.0, low_open=True)
+        for name in ("action_reg", "noise_std"):
+            check_real(NAME, name, getattr(self, name), 0.0)
+        check_bool(NAME, "greedy_eval", self.greedy_eval)
 
 
 # ---------------------------------------------------------------------------
@@ -375,7 +381,7 @@ class MADDPG:
     ):
         config = config if config is not None else MADDPGConfig()
         if config.critic_input == "state" and info.state_size < 1:
-            raise ValueError(
+            raise HyperparameterError(
                 f"maddpg: game '{info.name}' has no global state; use critic_input='obs'"
             )
         self.info = info
@@ -384,6 +390,12 @@ class MADDPG:
         self.continuous = bool(info.continuous_actions)
         p, a = info.num_players, info.num_actions
         critic_in = info.state_size if config.critic_input == "state" else p * info.obs_size
+        check_parameters(
+            NAME,
+            info.name,
+            mlp_parameters([info.obs_size + p, *config.hidden, a])
+            + mlp_parameters([critic_in + p * a, *config.hidden, p]),
+        )
         # Initialize weights from the learner's own seed, not torch's global stream.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(seed))

@@ -33,6 +33,15 @@ from torch import nn
 
 from agents.base import Act, Rollout, sample_from_probs
 from agents.checkpoint import load_optimizer_tensors, optimizer_tensors
+from agents.limits import (
+    check_bool,
+    check_choice,
+    check_hidden,
+    check_int,
+    check_parameters,
+    check_real,
+    mlp_parameters,
+)
 from agents.nn import (
     as_tensor,
     masked_argmax,
@@ -108,24 +117,20 @@ class MAPPOConfig:
     """With explore=False act greedily; otherwise sample (a mixed strategy) either way."""
 
     def __post_init__(self):
-        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
-        if self.activation not in _ACTIVATIONS:
-            raise ValueError(
-                f"mappo: activation '{self.activation}' is unknown; use one of {', '.join(_ACTIVATIONS)}"
-            )
+        algo = NAME if self.central_critic is not False else "ippo"
+        object.__setattr__(self, "hidden", check_hidden(algo, self.hidden))
+        check_choice(algo, "activation", self.activation, tuple(_ACTIVATIONS))
         for name in ("epochs", "minibatches"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"mappo: {name}={getattr(self, name)} must be >= 1")
-        if self.ent_anneal_updates < 0:
-            raise ValueError(
-                f"mappo: ent_anneal_updates={self.ent_anneal_updates} must be >= 0 (0: no annealing)"
-            )
+            check_int(algo, name, getattr(self, name), 1, 10_000)
+        check_int(algo, "ent_anneal_updates", self.ent_anneal_updates, 0)
         for name in ("gamma", "gae_lambda", "value_norm_beta", "adam_beta1"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"mappo: {name}={getattr(self, name)} must lie in [0, 1]")
-        for name in ("lr_actor", "lr_critic", "clip"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"mappo: {name}={getattr(self, name)} must be > 0")
+            check_real(algo, name, getattr(self, name), 0.0, 1.0)
+        for name in ("lr_actor", "lr_critic", "clip", "adam_eps", "max_grad_norm"):
+            check_real(algo, name, getattr(self, name), 0.0, low_open=True)
+        for name in ("value_clip", "ent_coef", "ent_coef_final"):
+            check_real(algo, name, getattr(self, name), 0.0)
+        for name in ("central_critic", "share_params", "norm_adv", "value_norm", "greedy_eval"):
+            check_bool(algo, name, getattr(self, name))
 
 
 # ---------------------------------------------------------------------------
@@ -275,13 +280,24 @@ class MAPPO:
         self, info: GameInfo, config: MAPPOConfig | None = None, seed: int = 0, device: str = "cpu"
     ):
         config = config if config is not None else MAPPOConfig()
-        if info.continuous_actions:
-            raise ValueError(
-                f"mappo: game '{info.name}' has continuous actions; use maddpg for continuous control"
-            )
+        self.NAME = NAME if config.central_critic else "ippo"
+        from agents.registry import check_fits
+
+        check_fits(self.NAME, info)
+        p = info.num_players
+        copies, one_hot_in = (1, p) if config.share_params else (p, 0)
+        critic_in = info.state_size if config.central_critic else info.obs_size
+        check_parameters(
+            self.NAME,
+            info.name,
+            copies
+            * (
+                mlp_parameters([info.obs_size + one_hot_in, *config.hidden, info.num_actions])
+                + mlp_parameters([critic_in + one_hot_in, *config.hidden, 1])
+            ),
+        )
         self.info = info
         self.config = config
-        self.NAME = NAME if config.central_critic else "ippo"
         self.device = torch.device(device)
         p = info.num_players
         torch_gen = torch.Generator()

@@ -23,6 +23,7 @@ import dataclasses
 import torch
 from torch import nn
 
+from agents.limits import MAX_HIDDEN_WIDTH, check_int
 from agents.value_decomposition import QConfig, ValueDecomposition
 from games.core import GameInfo
 
@@ -41,8 +42,7 @@ class QMIXConfig(QConfig):
     def __post_init__(self):
         super().__post_init__()
         for name in ("mixer_embed", "hypernet_embed"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"qmix: {name}={getattr(self, name)} must be >= 1")
+            check_int(NAME, name, getattr(self, name), 1, MAX_HIDDEN_WIDTH)
 
 
 def monotonic_mix(
@@ -100,4 +100,16 @@ class QMIX(ValueDecomposition):
                 info.num_players, info.state_size, config.mixer_embed, config.hypernet_embed
             )
 
-        super().__init__(info, config, seed, device, NAME, make_mixer=make_mixer)
+        p, s, e, h = info.num_players, info.state_size, config.mixer_embed, config.hypernet_embed
+        # hyper_w1, hyper_b1, hyper_w2, hyper_v (see QMixer), counted before building.
+        mixer_parameters = (s + 1) * h + (h + 1) * p * e + (s + 1) * e
+        mixer_parameters += (s + 1) * h + (h + 1) * e + (s + 1) * e + e + 1
+        super().__init__(
+            info,
+            config,
+            seed,
+            device,
+            NAME,
+            make_mixer=make_mixer,
+            mixer_parameters=mixer_parameters,
+        )

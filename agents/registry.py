@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
-from agents.base import CheckpointError
+from agents.base import AlgorithmFitError, CheckpointError, HyperparameterError
+from games.core import COOPERATIVE, GameInfo
 
 # name -> (module, learner class, config class)
 ALGORITHMS: dict[str, tuple[str, str, str]] = {
@@ -15,6 +17,10 @@ ALGORITHMS: dict[str, tuple[str, str, str]] = {
     "ippo": ("agents.mappo", "MAPPO", "MAPPOConfig"),
     "maddpg": ("agents.maddpg", "MADDPG", "MADDPGConfig"),
 }
+
+# What each algorithm can learn (checked by check_fits, without torch).
+DISCRETE_ONLY = ("iql", "vdn", "qmix", "mappo", "ippo")
+COOPERATIVE_ONLY = ("vdn", "qmix")
 
 
 def learner_class(name: str):
@@ -27,9 +33,46 @@ def learner_class(name: str):
     return getattr(m, cls), getattr(m, cfg)
 
 
+def check_fits(algorithm: str, info: GameInfo) -> None:
+    """Refuse an algorithm that cannot learn the game ``info`` describes.
+
+    VDN and QMIX factor a team value, so they need a cooperative game (one
+    reward shared by every player); IQL, VDN, QMIX and MAPPO/IPPO pick among
+    discrete actions; MADDPG takes either kind.
+
+    Raises:
+        AlgorithmFitError: one line naming the mismatch and algorithms that fit.
+    """
+    key = algorithm.lower()
+    if key in DISCRETE_ONLY and info.continuous_actions:
+        raise AlgorithmFitError(
+            f"{key} does not fit '{info.name}': its actions are continuous and {key} "
+            "picks among discrete actions; use maddpg"
+        )
+    if key in COOPERATIVE_ONLY and info.kind != COOPERATIVE:
+        raise AlgorithmFitError(
+            f"{key} does not fit '{info.name}': the game is {info.kind} and {key} learns "
+            "a team value, which needs a cooperative game; use iql, mappo or ippo"
+            + (" (or maddpg)" if info.continuous_actions else "")
+        )
+
+
 def make_learner(name: str, info, seed: int, device: str = "cpu", **overrides):
-    """Build a learner by algorithm name with config overrides."""
+    """Build a learner by algorithm name with config overrides.
+
+    Raises:
+        CheckpointError: unknown algorithm.
+        AlgorithmFitError: the algorithm cannot learn this game.
+        HyperparameterError: an override out of range or of the wrong type.
+    """
     cls, cfg_cls = learner_class(name)
+    check_fits(name, info)
     if name.lower() == "ippo":
         overrides.setdefault("central_critic", False)
+    fields = [f.name for f in dataclasses.fields(cfg_cls)]
+    unknown = sorted(set(overrides) - set(fields))
+    if unknown:
+        raise HyperparameterError(
+            f"{name}: {unknown[0]!r} is not a hyperparameter of {name}; known: {', '.join(fields)}"
+        )
     return cls(info, cfg_cls(**overrides), seed=seed, device=device)

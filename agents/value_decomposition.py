@@ -46,9 +46,20 @@ from torch import nn
 from agents.base import Act, Rollout, sample_from_probs
 from agents.buffers import ReplayBuffer, decision_rows, joint_step_rows
 from agents.checkpoint import load_optimizer_tensors, optimizer_tensors
+from agents.limits import (
+    MAX_BATCH_SIZE,
+    MAX_BUFFER_SIZE,
+    check_bool,
+    check_choice,
+    check_hidden,
+    check_int,
+    check_parameters,
+    check_real,
+    mlp_parameters,
+)
 from agents.nn import as_tensor, masked_argmax, masked_max, mlp, one_hot, polyak_update
 from agents.transitions import DecisionBuilder
-from games.core import COOPERATIVE, GameInfo
+from games.core import GameInfo
 
 LOSSES = ("mse", "huber")
 
@@ -91,21 +102,25 @@ class QConfig:
     """Put the replay buffer in state_dict() (checkpoints get large)."""
 
     def __post_init__(self):
-        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss '{self.loss}' is unknown; use one of {', '.join(LOSSES)}")
-        for name in ("batch_size", "buffer_size", "target_period"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
+        algo = _NAMES.get(type(self).__name__, "q-learning")
+        object.__setattr__(self, "hidden", check_hidden(algo, self.hidden))
+        check_choice(algo, "loss", self.loss, LOSSES)
+        check_int(algo, "batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
+        check_int(algo, "buffer_size", self.buffer_size, 1, MAX_BUFFER_SIZE)
+        check_int(algo, "target_period", self.target_period, 1)
+        check_int(algo, "learning_starts", self.learning_starts, 0)
+        check_int(algo, "eps_decay_steps", self.eps_decay_steps, 0)
         for name in ("gamma", "eps_start", "eps_end"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name}={getattr(self, name)} must lie in [0, 1]")
-        if self.steps_per_update <= 0:
-            raise ValueError(f"steps_per_update={self.steps_per_update} must be > 0")
-        if not 0.0 < self.target_tau <= 1.0:
-            raise ValueError(f"target_tau={self.target_tau} must lie in (0, 1]")
-        if self.lr <= 0:
-            raise ValueError(f"lr={self.lr} must be > 0")
+            check_real(algo, name, getattr(self, name), 0.0, 1.0)
+        check_real(algo, "steps_per_update", self.steps_per_update, 0.0, low_open=True)
+        check_real(algo, "target_tau", self.target_tau, 0.0, 1.0, low_open=True)
+        check_real(algo, "lr", self.lr, 0.0, low_open=True)
+        check_real(algo, "max_grad_norm", self.max_grad_norm, 0.0, low_open=True)
+        for name in ("double_q", "save_buffer"):
+            check_bool(algo, name, getattr(self, name))
+
+
+_NAMES = {"IQLConfig": "iql", "VDNConfig": "vdn", "QMIXConfig": "qmix"}
 
 
 # ---------------------------------------------------------------------------
@@ -262,16 +277,18 @@ class ValueDecomposition:
         device: str,
         name: str,
         make_mixer=None,
+        mixer_parameters: int = 0,
     ):
-        if info.continuous_actions:
-            raise ValueError(
-                f"{name}: game '{info.name}' has continuous actions; use maddpg for continuous control"
-            )
-        if make_mixer is not None and info.kind != COOPERATIVE:
-            raise ValueError(
-                f"{name}: game '{info.name}' is {info.kind}, not cooperative; "
-                "value decomposition needs a team reward, use iql (or mappo) instead"
-            )
+        from agents.registry import check_fits
+
+        check_fits(name, info)
+        p = info.num_players
+        check_parameters(
+            name,
+            info.name,
+            mlp_parameters([info.obs_size + p, *config.hidden, info.num_actions])
+            + mixer_parameters,
+        )
         self.info = info
         self.config = config
         self.name = name

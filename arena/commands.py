@@ -6,6 +6,11 @@ import json
 import os
 import time
 
+from games.core import ArenaError
+
+MAX_BUDGET_S = 7 * 24 * 3600
+"""Longest exploiter budget of ``arena eval --nash --budget`` (a week, in seconds)."""
+
 
 def _torch_threads() -> None:
     import torch
@@ -18,20 +23,27 @@ def _torch_threads() -> None:
 def train_command(args) -> int:
     import games
     from agents.checkpoint import save_checkpoint
-    from agents.registry import learner_class, make_learner
+    from agents.registry import check_fits, learner_class, make_learner
     from arena.policies import load_policy
     from arena.progress import Progress
+    from arena.rollout import MAX_STEPS, check_count
     from arena.train import train
+    from games.limits import MAX_BATCH
 
+    check_count("--steps", args.steps, 1, MAX_STEPS)
+    check_count("--batch", args.batch, 1, MAX_BATCH, "(environment copies stepped together)")
+    check_count("--seed", args.seed, 0, 2**63 - 1)
+    out = args.out or os.path.join("runs", f"{args.algo}-{_slug(args.game)}")
+    _check_out_dir(out)
     game = games.load(args.game)
     learner_class(args.algo)  # validates the name before any work
+    check_fits(args.algo, game.info)
     _check_device(args.device)
     _torch_threads()
     learner = make_learner(args.algo, game.info, seed=args.seed, device=args.device)
     opponent = None
     if args.against:
         opponent, _ = load_policy(args.against, args.game, device=args.device)
-    out = args.out or os.path.join("runs", f"{args.algo}-{_slug(args.game)}")
     os.makedirs(out, exist_ok=True)
     metrics_path = os.path.join(out, "metrics.jsonl")
     progress = Progress(args.steps, f"train {args.algo} on {args.game}")
@@ -63,9 +75,20 @@ def train_command(args) -> int:
 
 
 def eval_command(args) -> int:
+    import math
+
     import games
     from arena.policies import load_policy
+    from arena.rollout import MAX_GAMES, check_count
 
+    check_count("--games", args.games, 1, MAX_GAMES)
+    check_count("--seed", args.seed, 0, 2**63 - 1)
+    if args.nash and not (math.isfinite(args.budget) and 0 < args.budget <= MAX_BUDGET_S):
+        raise ArenaError(
+            f"--budget {args.budget!r} is out of range; give seconds in (0, {MAX_BUDGET_S:,}]"
+        )
+    if args.device != "cpu":
+        _check_device(args.device)
     game = games.load(args.game)
     policy, label = load_policy(args.policy, args.game, device=args.device)
     if args.nash:
@@ -160,15 +183,27 @@ def bench_command(args) -> int:
 
 
 def _check_device(device: str) -> None:
-    from games.core import GameError
+    from agents.nn import check_device
 
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise GameError(f"--device {device}: use cpu or cuda")
-    if device.startswith("cuda"):
-        import torch
+    check_device(device)
 
-        if not torch.cuda.is_available():
-            raise GameError("--device cuda: no CUDA device is available here; use --device cpu")
+
+def _check_out_dir(out: str) -> None:
+    """``--out`` must be a folder (or not exist yet) that this user can write in."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ArenaError(f"--out {out}: is a file, not a folder; give a folder for the checkpoint")
+    probe = os.path.abspath(out)
+    while not os.path.exists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    if not os.path.isdir(probe):
+        raise ArenaError(
+            f"--out {out}: {probe} is a file, not a folder; give a folder for the checkpoint"
+        )
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ArenaError(f"--out {out}: cannot write in {probe}; give a folder you can write to")
 
 
 def _slug(spec: str) -> str:

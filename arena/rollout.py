@@ -13,7 +13,32 @@ from typing import Any
 import numpy as np
 
 from agents.base import Policy, Rollout
-from games.core import Game, TimeStep
+from agents.limits import check_rollout
+from games.core import ArenaError, Game, TimeStep
+from games.limits import MAX_BATCH
+
+# The engine's bounds (docs/limits.md): each refuses a request with one line
+# rather than allocating for it.
+MAX_GAMES = 1_000_000
+"""Games in one ``play`` call (``arena eval --games``, league ``games_per_pair``)."""
+MAX_ROLLOUT_LEN = 100_000
+"""Steps of one rollout (league ``rollout_len``)."""
+MAX_STEPS = 10**10
+"""Env steps one training run asks for (``arena train --steps``, league ``steps``)."""
+
+
+def check_count(name: str, value, low: int, high: int, fix: str = "") -> int:
+    """``value`` must be an integer in ``[low, high]``; a one-line ArenaError otherwise."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or not low <= value <= high
+    ):
+        raise ArenaError(
+            f"{name} {value!r} is out of range; give an integer in [{low:,}, {high:,}]"
+            + (f" {fix}" if fix else "")
+        )
+    return int(value)
 
 
 @dataclasses.dataclass
@@ -88,6 +113,7 @@ class Collector:
         batch: int,
         seed: int,
     ):
+        check_count("batch", batch, 1, MAX_BATCH)
         self.game = game
         self.info = game.info
         self.policies = list(policies)
@@ -137,6 +163,8 @@ class Collector:
                 episode at the end of a league round, so that no episode spans
                 two rounds.
         """
+        check_count("rollout length", steps, 1, MAX_ROLLOUT_LEN)
+        check_rollout(self.info, steps, self.batch)
         t_n, b, p = steps, self.batch, self.info.num_players
         if reset_finished and self.ts.done.any():  # copies left finished by a drain
             stale = self.ts.done
@@ -272,6 +300,7 @@ def play(
     Returns:
         The seating and the returns of every game, in game order.
     """
+    check_count("number of games", n_games, 0, MAX_GAMES)
     p = game.info.num_players
     if seatings is None:
         if rotate:

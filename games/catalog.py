@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from games.core import GameError
+from games.limits import MAX_MATRIX_ENTRIES
 from games.matrix import MatrixGame, common_payoff, normal_form, repeated, zero_sum_payoff
 
 
@@ -162,6 +163,11 @@ def pure_coordination(n: int = 2) -> MatrixGame:
     """``n`` actions; both players get 1 when they pick the same one, else 0."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 2:
         raise GameError(f"pure_coordination: n must be an integer >= 2, got {n!r}")
+    if 2 * n * n > MAX_MATRIX_ENTRIES:
+        raise GameError(
+            f"pure_coordination: n={n} gives a payoff tensor above the limit of "
+            f"{MAX_MATRIX_ENTRIES:,} entries (games.limits; docs/limits.md); give a smaller n"
+        )
     return _make(
         "pure_coordination" if n == 2 else f"pure_coordination(n={n})",
         common_payoff(np.eye(n), 2),

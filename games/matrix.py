@@ -62,6 +62,7 @@ from games.core import (
     GameInfo,
     TimeStep,
 )
+from games.limits import MAX_HORIZON, MAX_MATRIX_ENTRIES
 
 try:
     import tomllib
@@ -206,6 +207,16 @@ class MatrixGame(Game):
         num_stages = len(tensors)
         if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
             raise GameError(f"{name}: horizon must be an integer >= 1, got {horizon!r}")
+        if horizon > MAX_HORIZON:
+            raise GameError(
+                f"{name}: horizon {horizon} is above the limit of {MAX_HORIZON:,} rounds "
+                "(games.limits; docs/limits.md); give a smaller horizon"
+            )
+        if num_players * math.prod(counts) > MAX_MATRIX_ENTRIES:
+            raise GameError(
+                f"{name}: a payoff tensor of {num_players * math.prod(counts):,} entries is above "
+                f"the limit of {MAX_MATRIX_ENTRIES:,} (games.limits; docs/limits.md); use fewer actions"
+            )
 
         if next_stage is None:
             nexts = [np.full(counts, -1, dtype=np.int64) for _ in range(num_stages)]
@@ -585,6 +596,7 @@ _TOP_KEYS = ("name", "description", "source", "players", "actions", "repeated", 
 _REPEATED_KEYS = ("horizon", "observe_previous")
 _STAGE_KEYS = ("name", "next", *_PAYOFF_KEYS)
 _END = "end"
+_TOO_DEEP = "nested too deeply to read (tables or arrays inside each other thousands of levels deep); flatten the file"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -613,6 +625,8 @@ def load_toml(path: str | os.PathLike) -> MatrixGame:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
         raise GameError(f"{path}: TOML syntax error: {e}; fix the file's syntax") from None
+    except RecursionError:
+        raise GameError(f"{path}: {_TOO_DEEP}") from None
     except UnicodeDecodeError:
         raise GameError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
     default_name = os.path.splitext(os.path.basename(path))[0]
@@ -625,6 +639,8 @@ def loads_toml(text: str, *, file: str = "<string>") -> MatrixGame:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise GameError(f"{file}: TOML syntax error: {e}; fix the file's syntax") from None
+    except RecursionError:
+        raise GameError(f"{file}: {_TOO_DEEP}") from None
     return game_from_dict(data, file=file)
 
 

@@ -54,8 +54,12 @@ simultaneous games; their payoff tensors come from
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
+import os
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -76,6 +80,7 @@ from games.core import (
     TimeStep,
     copy_rng,
 )
+from games.limits import MAX_DISTINCT_ACTIONS, MAX_OBS_SIZE
 
 __all__ = ["OpenSpielGame", "OpenSpielVectorEnv", "load_openspiel"]
 
@@ -134,11 +139,13 @@ def load_openspiel(spec: str) -> OpenSpielGame:
     game_type = next(t for t in pyspiel.registered_games() if t.short_name == name)
     accepted = game_type.parameter_specification
     fix = f"write {name}(key=value,...)" if accepted else f"write just {name}"
-    # Unknown keys are caught here, before pyspiel prints its own complaint.
+    # Unknown keys, wrong types and absurd sizes are caught here, before
+    # pyspiel prints its own complaint (or allocates for minutes).
     try:
-        given = pyspiel.game_parameters_from_string(spec)
+        with _quiet_stderr():
+            given = pyspiel.game_parameters_from_string(spec)
     except (pyspiel.SpielError, RuntimeError, ValueError) as e:
-        raise GameError(f"cannot parse {spec!r}: {e}; {fix}") from e
+        raise GameError(f"cannot parse {spec!r}: {_first_line(e)}; {fix}") from None
     unknown = sorted(set(given) - {"name"} - set(accepted))
     if unknown:
         hint = closest(unknown[0], list(accepted))
@@ -146,14 +153,110 @@ def load_openspiel(spec: str) -> OpenSpielGame:
             f"unknown parameter {unknown[0]!r} in {spec!r}: {_params_text(game_type)}"
             + (f"; {hint}" if hint else "")
         )
+    _check_parameter_types(spec, name, given, accepted, game_type)
+    _check_estimated_size(spec, name, {**accepted, **given})
     try:
-        game = pyspiel.load_game(spec)
+        with _quiet_stderr():
+            game = pyspiel.load_game(spec)
     except (pyspiel.SpielError, RuntimeError, ValueError, IndexError, KeyError, TypeError) as e:
-        why = " ".join(str(e).split("\n")[:2]).strip()
+        why = " ".join(str(e).split()).strip()
         raise GameError(
             f"bad parameters in {spec!r}: {why}; {_params_text(game_type)}; {fix}"
-        ) from e
+        ) from None
+    except MemoryError:
+        raise GameError(
+            f"{spec}: too large to build in memory; choose smaller parameter values"
+        ) from None
     return OpenSpielGame(spec, game)
+
+
+def _first_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or e.__class__.__name__
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Swallow what pyspiel's C++ prints to fd 2 ("OpenSpiel exception: ...")
+    before it raises: the exception carries the same text, and the CLI prints
+    it as one line."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+
+
+_TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _check_parameter_types(spec: str, name: str, given: dict, accepted: dict, game_type) -> None:
+    """Each given value must have the type of the parameter's default."""
+    for key, value in given.items():
+        if key == "name" or key not in accepted:
+            continue
+        want = type(accepted[key])
+        ok = (
+            isinstance(value, dict)
+            if want is dict
+            else isinstance(value, (int, float)) and not isinstance(value, bool)
+            if want is float
+            else type(value) is want
+        )
+        if not ok:
+            raise GameError(
+                f"{spec}: parameter {key}={value!r} should be {_TYPE_WORDS.get(want, want.__name__)} "
+                f"(default {key}={accepted[key]!r}); {_params_text(game_type)}"
+            )
+
+
+def _blotto_actions(p: dict) -> int:
+    coins, fields = int(p["coins"]), int(p["fields"])
+    if coins < 0 or fields < 1:
+        return 0
+    # Ways to spread `coins` over `fields`; skip the big-number arithmetic
+    # when the answer is obviously past the limit.
+    if (coins >= 1 and fields > MAX_DISTINCT_ACTIONS) or (
+        fields > 2 and coins > MAX_DISTINCT_ACTIONS
+    ):
+        return MAX_DISTINCT_ACTIONS + 1
+    return math.comb(coins + fields - 1, fields - 1)
+
+
+# name -> (what is estimated, the limit, estimate from the parameters), checked
+# before pyspiel.load_game: these games allocate by their parameters at load.
+_SIZE_ESTIMATES: dict[str, tuple[str, int, Callable[[dict], int]]] = {
+    "blotto": ("actions", MAX_DISTINCT_ACTIONS, _blotto_actions),
+    "goofspiel": (
+        "information-state entries",
+        MAX_OBS_SIZE,
+        lambda p: int(p["players"]) * int(p["num_cards"]) ** 2,
+    ),
+}
+
+
+def _check_estimated_size(spec: str, name: str, params: dict) -> None:
+    if name not in _SIZE_ESTIMATES:
+        return
+    what, limit, estimate = _SIZE_ESTIMATES[name]
+    try:
+        size = estimate(params)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return  # pyspiel's own check names the problem
+    if size > limit:
+        raise GameError(
+            f"{spec}: about {size:.3g} {what}, above the limit of {limit:,} "
+            "(games.limits; docs/limits.md); choose smaller parameter values"
+        )
 
 
 def _check_fits(spec: str, game: pyspiel.Game) -> None:
@@ -177,6 +280,21 @@ def _check_fits(spec: str, game: pyspiel.Game) -> None:
         raise GameError(f"{spec}: takes action structs, not integer actions; pick another game")
     if game.num_distinct_actions() <= 0:
         raise GameError(f"{spec}: these parameters leave no actions; check the parameter values")
+    if game.num_distinct_actions() > MAX_DISTINCT_ACTIONS:
+        raise GameError(
+            f"{spec}: {game.num_distinct_actions():,} actions, above the limit of "
+            f"{MAX_DISTINCT_ACTIONS:,} (games.limits; docs/limits.md); choose smaller parameter values"
+        )
+    size = (
+        game.information_state_tensor_size()
+        if t.provides_information_state_tensor
+        else game.observation_tensor_size()
+    )
+    if size > MAX_OBS_SIZE:
+        raise GameError(
+            f"{spec}: observation tensors of {size:,} entries, above the limit of "
+            f"{MAX_OBS_SIZE:,} (games.limits; docs/limits.md); choose smaller parameter values"
+        )
 
 
 class OpenSpielGame(Game):
