@@ -890,6 +890,11 @@ def evaluate_population(
     Sampled matches run on ``backend`` (an :mod:`arena.backends` backend;
     None: here) with ``match_policies`` (default ``policies``; the process and
     Ray backends need :class:`arena.backends.PolicySpec` s).
+
+    A degenerate payoff table never raises here: a solver that fails hands
+    over to the next (:func:`arena.metagame.meta_nash`,
+    :func:`arena.metagame.maxent_nash_noted`), and ``fallback`` (present only
+    then) lists one line per failure saying what was used instead.
     """
     import itertools
 
@@ -947,6 +952,7 @@ def evaluate_population(
             "gap": analysis.cross_play.gap,
         }
     gaps = []
+    fallbacks = analysis.fallbacks
     candidates = [(nm, "learner", p) for nm, k, p in zip(names, kinds, policies) if k == "learner"]
     # PSRO's measure: the meta-Nash of the frozen members alone (the live
     # learners are measured on their own above).
@@ -966,12 +972,17 @@ def evaluate_population(
             advantage_stderr=meta.advantage_stderr[ix],
             counts=meta.counts[ix],
         )
-        weights = solve_meta(sub).weights
+        frozen_nash = solve_meta(sub)
+        weights = frozen_nash.weights
+        if frozen_nash.fallback:
+            fallbacks.append(f"frozen members' meta-Nash: {frozen_nash.fallback}")
         mix = mixture_policy([policies[i] for i in frozen], weights)
         out["frozen_meta_nash"] = {names[i]: float(w) for i, w in zip(frozen, weights)}
     else:
         mix = mixture_policy(policies, analysis.nash.weights)
     candidates.append(("meta-Nash mixture", "meta_nash", mix))
+    if fallbacks:  # an evaluation degrades, recorded, rather than stopping the league
+        out["fallback"] = fallbacks
     for label, who, pol in candidates:
         try:
             res = exact_nash_conv(game, pol, seed=seed, max_states=max_states, label=label)

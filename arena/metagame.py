@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -203,7 +204,8 @@ def metagame_from_table(
         raise GameError(f"payoff table has shape {list(payoffs.shape)}, expected [{k}, {k}]")
     se = np.zeros((k, k)) if stderr is None else np.asarray(stderr, dtype=np.float64)
     n = np.where(np.isnan(payoffs), 0, 1) if counts is None else np.asarray(counts)
-    adv = np.nan_to_num(payoffs - payoffs.T)
+    with np.errstate(over="ignore", invalid="ignore"):  # 1e308 - (-1e308): clipped below
+        adv = np.nan_to_num(payoffs - payoffs.T)
     adv_se = np.nan_to_num(np.sqrt(se**2 + se.T**2))
     np.fill_diagonal(adv, 0.0)
     np.fill_diagonal(adv_se, 0.0)
@@ -216,10 +218,34 @@ def antisymmetric_part(meta: MetaGame) -> np.ndarray:
     For a zero-sum game ``M`` is already antisymmetric up to noise; for a
     constant-sum game it differs from ``A`` by a constant.
     """
-    m = np.nan_to_num(meta.payoffs)
-    a = (m - m.T) / 2.0
+    m = np.nan_to_num(_finite_table(meta.payoffs)[0])
+    a = m / 2.0 - m.T / 2.0  # halves first: entries near 1.8e308 do not overflow
     np.fill_diagonal(a, 0.0)
     return a
+
+
+def _finite_table(payoffs: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """``payoffs`` with ``+-inf`` replaced by ``+-`` the largest finite magnitude (NaN kept:
+    unplayed), and a note when anything was replaced."""
+    m = np.array(payoffs, dtype=np.float64)
+    inf = np.isinf(m)
+    if not inf.any():
+        return m, None
+    finite = m[np.isfinite(m)]
+    big = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
+    m[inf] = np.sign(m[inf]) * big
+    return m, f"{int(inf.sum())} infinite payoff(s) clipped to +-{big:.3g}"
+
+
+def _failure(e: BaseException) -> str:
+    """``"TypeName: first line"`` of an exception, for a one-line fallback note."""
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0]}" if text else type(e).__name__
+
+
+def _join(*notes: str | None) -> str | None:
+    kept = [n for n in notes if n]
+    return "; ".join(kept) if kept else None
 
 
 # ---------------------------------------------------------------------------
@@ -232,14 +258,19 @@ class MetaNash:
 
     Attributes:
         weights: ``[K]`` probabilities.
-        method: ``"lp"`` (zero-sum Nash) or ``"alpharank"``.
+        method: ``"lp"`` (zero-sum Nash) or ``"alpharank"``; after a solver
+            failure the method used instead: ``"interior_point"``
+            (:mod:`games.metanash`), ``"replicator"`` or ``"uniform"``.
         value: the meta-game value for the LP; alpha-rank's expected payoff of
             the distribution against itself otherwise.
+        fallback: None when the first-choice solver worked; otherwise one line
+            saying which solver failed, why, and what was used instead.
     """
 
     weights: np.ndarray
     method: str
     value: float
+    fallback: str | None = None
 
 
 def meta_nash(meta: MetaGame) -> MetaNash:
@@ -247,34 +278,107 @@ def meta_nash(meta: MetaGame) -> MetaNash:
 
     A one-member population gets weight 1. Unplayed pairs count as draws (0
     in the antisymmetric part) for the LP; for alpha-rank they are filled
-    with the row member's mean over its played pairs.
-    """
-    from games.solvers import alpharank, solve_zero_sum
+    with the row member's mean over its played pairs. Infinite payoffs are
+    clipped to the largest finite magnitude.
 
+    Never fails on a degenerate table (a league must not stop over one
+    evaluation): when a solver fails the next one is used and
+    :attr:`MetaNash.fallback` says so. Zero/constant-sum: HiGHS LP, then the
+    interior-point solver of :mod:`games.metanash`, then uniform. Otherwise:
+    alpha-rank, then infinite-alpha alpha-rank, then symmetric replicator
+    dynamics from uniform, then uniform.
+
+    Raises:
+        GameError: the population is empty.
+    """
     k = meta.size
     if k == 0:
         raise GameError("the population is empty: there is no meta-game to solve")
     if k == 1:
         return MetaNash(np.ones(1), "trivial", float(np.nan_to_num(meta.payoffs[0, 0])))
     if meta.kind in (ZERO_SUM, CONSTANT_SUM):
-        x, _, value = solve_zero_sum(antisymmetric_part(meta))
-        return MetaNash(_clean(x), "lp", value)
-    m = _filled(meta.payoffs)
-    ar = alpharank(np.stack([m, m.T]), symmetric=True)
-    w = _clean(ar.marginals[0])
-    return MetaNash(w, "alpharank", float(w @ m @ w))
+        return _zero_sum_meta_nash(antisymmetric_part(meta), _finite_table(meta.payoffs)[1])
+    m, clipped = _finite_table(meta.payoffs)
+    return _general_meta_nash(_filled(m), clipped)
+
+
+def _zero_sum_meta_nash(a: np.ndarray, note: str | None = None) -> MetaNash:
+    from games.metanash import solve_symmetric_zero_sum_large
+    from games.solvers import solve_zero_sum
+
+    k = a.shape[0]
+    try:
+        x, _, value = solve_zero_sum(a)
+        return MetaNash(_clean(x), "lp", _finite_value(value), note)
+    except Exception as e:  # noqa: BLE001 - any solver failure falls back, recorded
+        failed = f"meta-Nash LP failed ({_failure(e)})"
+    try:
+        w = _clean(solve_symmetric_zero_sum_large(a).strategy)
+        used = "the interior-point equilibrium of games.metanash used instead"
+        return MetaNash(w, "interior_point", _finite_value(w @ a @ w), _join(note, failed, used))
+    except Exception as e:  # noqa: BLE001
+        failed += f"; interior-point solver failed too ({_failure(e)})"
+    return MetaNash(
+        np.full(k, 1.0 / k), "uniform", 0.0, _join(note, failed, "uniform weights used")
+    )
+
+
+def _general_meta_nash(m: np.ndarray, note: str | None = None) -> MetaNash:
+    from games.solvers import alpharank, symmetric_replicator_dynamics
+
+    k = m.shape[0]
+    failed = []
+    for inf_alpha in (False, True):
+        try:
+            ar = alpharank(np.stack([m, m.T]), symmetric=True, use_inf_alpha=inf_alpha)
+            w = _clean(ar.marginals[0])
+            used = "infinite-alpha alpha-rank used instead" if failed else None
+            return MetaNash(w, "alpharank", _finite_value(w @ m @ w), _join(note, *failed, used))
+        except Exception as e:  # noqa: BLE001
+            failed.append(
+                f"{'infinite-alpha ' if inf_alpha else ''}alpha-rank failed ({_failure(e)})"
+            )
+    try:
+        scale = float(np.abs(m).max()) or 1.0
+        w = _clean(symmetric_replicator_dynamics(m / scale, steps=2000, dt=0.1)[-1])
+        used = "replicator dynamics' rest point used instead"
+        return MetaNash(w, "replicator", _finite_value(w @ m @ w), _join(note, *failed, used))
+    except Exception as e:  # noqa: BLE001
+        failed.append(f"replicator dynamics failed ({_failure(e)})")
+    w = np.full(k, 1.0 / k)
+    value = float(np.nan_to_num(w @ np.nan_to_num(m) @ w))
+    return MetaNash(w, "uniform", value, _join(note, *failed, "uniform weights used"))
+
+
+def _finite_value(v) -> float:
+    v = float(v)
+    if not np.isfinite(v):
+        raise FloatingPointError(f"the solver's value is {v}")
+    return v
 
 
 def _filled(payoffs: np.ndarray) -> np.ndarray:
     m = np.array(payoffs, dtype=np.float64)
-    row_mean = np.nanmean(np.where(np.isnan(m), np.nan, m), axis=1)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a row with no played pair
+        row_mean = np.nanmean(m, axis=1)
     row_mean = np.nan_to_num(row_mean)
     return np.where(np.isnan(m), row_mean[:, None], m)
 
 
 def _clean(x: np.ndarray, tol: float = 1e-9) -> np.ndarray:
-    """Zero out LP round-off below ``tol`` and renormalise."""
-    x = np.where(np.asarray(x) > tol, x, 0.0)
+    """Zero out LP round-off below ``tol`` and renormalise.
+
+    Raises:
+        FloatingPointError: ``x`` is not a finite nonnegative vector with a
+            positive sum (a solver's garbage), so that a fallback takes over.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if not np.all(np.isfinite(x)):
+        raise FloatingPointError("the solver returned non-finite weights")
+    x = np.where(x > tol, x, 0.0)
+    if x.sum() <= 0:
+        raise FloatingPointError("the solver returned weights that sum to 0")
     return x / x.sum()
 
 
@@ -292,16 +396,32 @@ def maxent_nash(a: np.ndarray, tol: float = 1e-9) -> np.ndarray:
        reaches 1);
     2. maximise the entropy over ``p`` supported on ``S`` subject to
        ``A_SS p = 0`` (every support member earns the value 0) and
-       ``A_{rest,S} p <= 0`` with SLSQP, started from the LP's point; if it
+       ``A_{rest,S} p <= 0`` with SLSQP over the solutions ``p_S + Z z`` of
+       the (rank-deficient) equalities, started from the LP's point; if it
        fails to converge the normalised LP point (an equilibrium with the
        same support) is returned.
+
+    Fallbacks (see :func:`maxent_nash_noted`, which also says which was used):
+    an LP that fails under HiGHS' dual simplex is retried with its interior
+    point method, then replaced by the equilibrium of :mod:`games.metanash`,
+    then by uniform weights.
     """
+    return maxent_nash_noted(a, tol)[0]
+
+
+def maxent_nash_noted(a: np.ndarray, tol: float = 1e-9) -> tuple[np.ndarray, str | None]:
+    """:func:`maxent_nash` and a note: None, or which step failed and what was used instead."""
     from scipy.optimize import linprog, minimize
 
-    a = np.asarray(a, dtype=np.float64)
+    a = np.array(a, dtype=np.float64)
     k = a.shape[0]
     if k == 1:
-        return np.ones(1)
+        return np.ones(1), None
+    note = None
+    if not np.all(np.isfinite(a)):
+        bad = ~np.isfinite(a)
+        note = f"{int(bad.sum())} non-finite entries of the antisymmetric meta-game set to 0"
+        a[bad] = 0.0
     scale = float(np.abs(a).max()) or 1.0
     a = a / scale
     # Variables [q (k), y (k)]; maximise sum y.
@@ -309,51 +429,110 @@ def maxent_nash(a: np.ndarray, tol: float = 1e-9) -> np.ndarray:
     a_ub = np.block([[a, np.zeros((k, k))], [-np.eye(k), np.eye(k)]])
     b_ub = np.concatenate([np.zeros(k), np.zeros(k)])
     bounds = [(0.0, None)] * k + [(0.0, 1.0)] * k
-    res = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")
-    if res.status != 0:
-        raise GameError(f"the maximal-support LP of Nash averaging failed: {res.message}")
+    failures = []
+    res = None
+    for method in ("highs", "highs-ipm"):
+        try:
+            res = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method=method)
+            if res.status == 0 and res.x is not None and np.all(np.isfinite(res.x)):
+                break
+            failures.append(f"{method}: {res.message}")
+        except Exception as e:  # noqa: BLE001
+            failures.append(f"{method}: {_failure(e)}")
+        res = None
+    if failures:
+        failed = f"the maximal-support LP of Nash averaging failed ({'; '.join(failures)})"
+        if res is not None:
+            note = _join(note, failed, "HiGHS' interior-point method solved it instead")
+    if res is None:
+        return _maxent_fallback(a, _join(note, failed))
     q, y = res.x[:k], res.x[k:]
     support = np.flatnonzero(y > 0.5)
     p0 = np.zeros(k)
-    p0[support] = q[support]
+    p0[support] = np.clip(q[support], 0.0, None)
+    if len(support) == 0 or p0.sum() <= 0:
+        return _maxent_fallback(a, _join(note, "the maximal-support LP returned an empty support"))
     p0 /= p0.sum()
     if len(support) == 1:
-        return p0
+        return p0, note
     rest = np.setdiff1d(np.arange(k), support)
     a_ss = a[np.ix_(support, support)]
     a_rs = a[np.ix_(rest, support)]
 
-    def neg_entropy(p):
-        p = np.clip(p, 1e-300, None)
+    # Every equilibrium solves A_SS p = 0, 1^T p = 1 (all of S earns the value 0 against any
+    # equilibrium), a rank-deficient system: optimise over its solution set p0_S + Z z.
+    from scipy.linalg import null_space
+
+    base = p0[support]
+    z_basis = null_space(np.vstack([a_ss, np.ones((1, len(support)))]), rcond=1e-9)
+    if z_basis.shape[1] == 0:  # one equilibrium on S: the LP's
+        return p0, note
+
+    def neg_entropy(z):
+        p = np.clip(base + z_basis @ z, 1e-300, None)
         return float(np.sum(p * np.log(p)))
 
-    def grad(p):
-        return np.log(np.clip(p, 1e-300, None)) + 1.0
+    def grad(z):
+        return z_basis.T @ (np.log(np.clip(base + z_basis @ z, 1e-300, None)) + 1.0)
 
     cons = [
-        {"type": "eq", "fun": lambda p: np.append(a_ss @ p, p.sum() - 1.0)},
+        {
+            "type": "ineq",
+            "fun": lambda z: base + z_basis @ z - 1e-12,
+            "jac": lambda z: z_basis,
+        }
     ]
     if len(rest):
-        cons.append({"type": "ineq", "fun": lambda p: -(a_rs @ p)})
-    opt = minimize(
-        neg_entropy,
-        p0[support],
-        jac=grad,
-        constraints=cons,
-        bounds=[(1e-12, 1.0)] * len(support),
-        method="SLSQP",
-        options={"maxiter": 500, "ftol": 1e-12},
-    )
+        cons.append(
+            {
+                "type": "ineq",
+                "fun": lambda z: -(a_rs @ (base + z_basis @ z)),
+                "jac": lambda z: -(a_rs @ z_basis),
+            }
+        )
     out = p0
-    if opt.success:
-        p = np.clip(opt.x, 0.0, None)
-        p /= p.sum()
-        feasible = np.all(a[:, support] @ p <= 1e-7)
-        if feasible:
-            out = np.zeros(k)
-            out[support] = p
+    try:
+        opt = minimize(
+            neg_entropy,
+            np.zeros(z_basis.shape[1]),
+            jac=grad,
+            constraints=cons,
+            method="SLSQP",
+            options={"maxiter": 500, "ftol": 1e-12},
+        )
+        if opt.success and np.all(np.isfinite(opt.x)):
+            p = np.clip(base + z_basis @ opt.x, 0.0, None)
+            p /= p.sum()
+            feasible = np.all(a[:, support] @ p <= 1e-7)
+            if feasible:
+                out = np.zeros(k)
+                out[support] = p
+        if out is p0:
+            why = "infeasible result" if opt.success else str(opt.message).strip().splitlines()[0]
+            note = _join(
+                note,
+                f"the max-entropy step did not converge ({why}); the LP's equilibrium "
+                "(same support) used instead",
+            )
+    except Exception as e:  # noqa: BLE001 - the LP's point is an equilibrium with the same support
+        note = _join(
+            note, f"the max-entropy step failed ({_failure(e)}); the LP's equilibrium used instead"
+        )
     out = np.where(out > tol, out, 0.0)
-    return out / out.sum()
+    return out / out.sum(), note
+
+
+def _maxent_fallback(a: np.ndarray, failed: str | None) -> tuple[np.ndarray, str | None]:
+    """An equilibrium of ``a`` without HiGHS (games.metanash), else uniform weights."""
+    from games.metanash import solve_symmetric_zero_sum_large
+
+    k = a.shape[0]
+    try:
+        p = _clean(solve_symmetric_zero_sum_large(a).strategy)
+        return p, _join(failed, "the interior-point equilibrium of games.metanash used instead")
+    except Exception as e:  # noqa: BLE001
+        failed = _join(failed, f"interior-point solver failed too ({_failure(e)})")
+    return np.full(k, 1.0 / k), _join(failed, "uniform weights used")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -364,10 +543,13 @@ class NashAveraging:
         weights: ``[K]`` the maximum-entropy Nash of the antisymmetric meta-game.
         ratings: ``[K]`` ``A @ weights``: each member's payoff against the
             Nash mixture (0 on the support, negative off it).
+        fallback: None, or which solver step failed and what was used instead
+            (see :func:`maxent_nash_noted`).
     """
 
     weights: np.ndarray
     ratings: np.ndarray
+    fallback: str | None = None
 
     def ranking(self) -> np.ndarray:
         """Member indices, best first (rating, then Nash weight)."""
@@ -379,8 +561,8 @@ def nash_averaging(meta: MetaGame) -> NashAveraging:
     a = antisymmetric_part(meta)
     if meta.size == 0:
         return NashAveraging(np.zeros(0), np.zeros(0))
-    p = maxent_nash(a)
-    return NashAveraging(p, a @ p)
+    p, note = maxent_nash_noted(a)
+    return NashAveraging(p, a @ p, _join(_finite_table(meta.payoffs)[1], note))
 
 
 # ---------------------------------------------------------------------------
@@ -485,6 +667,18 @@ class MetaAnalysis:
     averaging: NashAveraging
     dominance: Dominance
     cross_play: CrossPlay | None
+
+    @property
+    def fallbacks(self) -> list[str]:
+        """One line per solver that failed and what was used instead (empty: none failed)."""
+        return [
+            f"{what}: {note}"
+            for what, note in (
+                ("meta-Nash", self.nash.fallback),
+                ("Nash averaging", self.averaging.fallback),
+            )
+            if note
+        ]
 
 
 def analyze(meta: MetaGame, z: float = 2.0) -> MetaAnalysis:
