@@ -234,7 +234,10 @@ def _finite_table(payoffs: np.ndarray) -> tuple[np.ndarray, str | None]:
     finite = m[np.isfinite(m)]
     big = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
     m[inf] = np.sign(m[inf]) * big
-    return m, f"{int(inf.sum())} infinite payoff(s) clipped to +-{big:.3g}"
+    return m, (
+        f"{int(inf.sum())} infinite payoff(s) in the table; +-{big:.3g} "
+        "(the largest finite magnitude) used instead"
+    )
 
 
 def _failure(e: BaseException) -> str:

@@ -438,7 +438,8 @@ def alpharank(
         tables = [payoffs[i] for i in range(num_players)]
     if alpha is None and not use_inf_alpha:
         # suggest_alpha handles only multi-population tables; the gaps are the same
-        alpha = float(os_alpharank.suggest_alpha([payoffs[i] for i in range(num_players)]))
+        with np.errstate(over="ignore", invalid="ignore"):  # gaps of payoffs near 1e308
+            alpha = float(os_alpharank.suggest_alpha([payoffs[i] for i in range(num_players)]))
         if not math.isfinite(alpha):  # no payoff gap at all: every profile is equal
             alpha = 1.0
     alpha_used = alpha if alpha is not None else 1.0

@@ -239,7 +239,7 @@ def member_returns(seats: Sequence[int], returns: Sequence[float]) -> dict[int, 
     return {m: sum(v) / len(v) for m, v in out.items()}
 
 
-def meta_nash_returns(returns: np.ndarray) -> np.ndarray:
+def meta_nash_returns(returns: np.ndarray, notes: list[str] | None = None) -> np.ndarray:
     """The symmetric meta-Nash of a competitive meta-game in expected *returns*.
 
     PSRO's meta-game (Lanctot et al. 2017, Sec. 3): ``returns[a, b]`` is member
@@ -247,20 +247,72 @@ def meta_nash_returns(returns: np.ndarray) -> np.ndarray:
     game ``M = R - R^T`` (the return advantage; equal to ``2 R`` when ``R`` is
     exactly zero-sum, and a constant sum cancels) is solved by LP.
 
+    Never raises on a degenerate table (see :func:`symmetric_zero_sum_nash`);
+    a fallback appends one line to ``notes`` when given.
+
     Returns:
         ``[n]`` probabilities.
     """
-    from games.solvers import solve_zero_sum
-
     r = np.asarray(returns, np.float64)
     if r.shape[0] == 1:
         return np.ones(1)
-    x, _, _ = solve_zero_sum(r - r.T)
-    x = np.clip(x, 0.0, None)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return symmetric_zero_sum_nash(r / 2.0 - r.T / 2.0, notes)
+
+
+def symmetric_zero_sum_nash(m: np.ndarray, notes: list[str] | None = None) -> np.ndarray:
+    """A Nash mixture of the symmetric zero-sum game ``m`` (antisymmetric), whatever the table.
+
+    HiGHS' LP (``games.solvers.solve_zero_sum``); if it fails, the
+    interior-point solver of :mod:`games.metanash`; if that fails too, uniform
+    weights. Non-finite entries count as 0. Each fallback appends one line to
+    ``notes`` (which solver failed and what was used instead), so matchmaking
+    degrades but never stops a league.
+    """
+    from games.metanash import solve_symmetric_zero_sum_large
+    from games.solvers import solve_zero_sum
+
+    m = np.array(m, np.float64)
+    n = m.shape[0]
+    if not np.all(np.isfinite(m)):
+        m[~np.isfinite(m)] = 0.0
+        _note(notes, "nash matchmaking: non-finite meta-game entries counted as 0")
+    failed = []
+    for name, solver in (
+        ("LP", lambda: solve_zero_sum(m)[0]),
+        ("interior-point solver", lambda: solve_symmetric_zero_sum_large(m).strategy),
+    ):
+        try:
+            x = _probabilities(solver())
+            if failed:
+                _note(notes, f"nash matchmaking: {'; '.join(failed)}; {name} used instead")
+            return x
+        except Exception as e:  # noqa: BLE001 - any solver failure falls back, noted
+            failed.append(f"{name} failed ({_failure(e)})")
+    _note(notes, f"nash matchmaking: {'; '.join(failed)}; uniform weights used")
+    return np.full(n, 1.0 / n)
+
+
+def _probabilities(x) -> np.ndarray:
+    x = np.clip(np.asarray(x, np.float64), 0.0, None)
+    if not np.all(np.isfinite(x)) or x.sum() <= 0:
+        raise FloatingPointError("the solver returned no probability vector")
     return x / x.sum()
 
 
-def meta_nash(win_rates: np.ndarray, kind: str = "zero_sum") -> np.ndarray:
+def _failure(e: BaseException) -> str:
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0]}" if text else type(e).__name__
+
+
+def _note(notes: list[str] | None, line: str) -> None:
+    if notes is not None and line not in notes:  # once per fit, not once per iteration
+        notes.append(line)
+
+
+def meta_nash(
+    win_rates: np.ndarray, kind: str = "zero_sum", notes: list[str] | None = None
+) -> np.ndarray:
     """A symmetric meta-Nash mixture over the members of an empirical game.
 
     Args:
@@ -269,22 +321,26 @@ def meta_nash(win_rates: np.ndarray, kind: str = "zero_sum") -> np.ndarray:
             game ``M = W - W^T`` (``= 2W - 1`` when scores are complementary) by LP;
             the others follow symmetric replicator dynamics from uniform on ``W``
             and return where they settle.
+        notes: where a solver fails, one line is appended here saying what was
+            used instead (LP -> interior point -> uniform; replicator -> uniform).
 
     Returns:
         ``[n]`` probabilities.
     """
-    from games.solvers import solve_zero_sum, symmetric_replicator_dynamics
+    from games.solvers import symmetric_replicator_dynamics
 
     w = np.asarray(win_rates, np.float64)
     n = w.shape[0]
     if n == 1:
         return np.ones(1)
     if kind in COMPETITIVE_KINDS:
-        x, _, _ = solve_zero_sum(w - w.T)
-    else:
-        x = symmetric_replicator_dynamics(w, steps=2000, dt=0.1)[-1]
-    x = np.clip(x, 0.0, None)
-    return x / x.sum()
+        with np.errstate(over="ignore", invalid="ignore"):
+            return symmetric_zero_sum_nash(w - w.T, notes)
+    try:
+        return _probabilities(symmetric_replicator_dynamics(w, steps=2000, dt=0.1)[-1])
+    except Exception as e:  # noqa: BLE001
+        _note(notes, f"nash matchmaking: replicator dynamics failed ({_failure(e)}); uniform used")
+        return np.full(n, 1.0 / n)
 
 
 # ---------------------------------------------------------------------------
@@ -318,6 +374,7 @@ def opponent_probs(
     pfsp_p: float = 2.0,
     kind: str = "zero_sum",
     payoff_matrix: np.ndarray | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(ids, probs)``: the distribution of one opponent draw under ``rule``.
 
@@ -325,7 +382,9 @@ def opponent_probs(
     rule returns the learner with probability 1. ``payoff_matrix``: for
     ``nash`` in competitive games, an ``[n, n]`` table of mean returns among
     the candidates (in ``candidate_ids`` order, the learner left out), e.g. the
-    exact one, used instead of the payoff table's sampled returns.
+    exact one, used instead of the payoff table's sampled returns. ``notes``:
+    a list that ``nash`` appends one line to when a solver fails and a
+    fallback (interior point, uniform) is used, so the caller can record it.
     """
     cands = np.array([c for c in candidate_ids if c != learner], np.int64)
     self_only = (np.array([learner], np.int64), np.ones(1))
@@ -345,10 +404,10 @@ def opponent_probs(
     # nash
     if kind in COMPETITIVE_KINDS:
         if payoff_matrix is not None:
-            return cands, meta_nash_returns(payoff_matrix)
+            return cands, meta_nash_returns(payoff_matrix, notes)
         if table.has_returns():
-            return cands, meta_nash_returns(table.return_matrix(list(cands)))
-    return cands, meta_nash(table.matrix(list(cands)), kind)
+            return cands, meta_nash_returns(table.return_matrix(list(cands)), notes)
+    return cands, meta_nash(table.matrix(list(cands)), kind, notes)
 
 
 def draw_opponents(

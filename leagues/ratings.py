@@ -188,6 +188,7 @@ def bradley_terry(
     prior: float = 0.1,
     tol: float = 1e-10,
     max_iter: int = 100,
+    notes: list[str] | None = None,
 ) -> np.ndarray:
     """Maximum-likelihood Bradley-Terry ratings on the Elo scale.
 
@@ -204,6 +205,9 @@ def bradley_terry(
             fractional, e.g. summed scores).
         draws: ``[N, N]`` symmetric draw counts, or None.
         prior: pseudo-wins added to every ordered pair ``i != j``.
+        notes: degenerate input never raises; one line is appended here when
+            non-finite counts are dropped, a singular Newton system is solved
+            by least squares, or the fit is not finite (ratings 0 returned).
 
     Returns:
         ``[N]`` ratings ``400 log10(gamma_i)``, shifted to mean 0.
@@ -214,6 +218,9 @@ def bradley_terry(
         raise ValueError(f"wins must be square [N, N], got shape {list(w.shape)}")
     if draws is not None:
         w += 0.5 * np.asarray(draws, np.float64)
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        _note(notes, "bradley_terry: non-finite or negative counts counted as 0")
+        w = np.where(np.isfinite(w) & (w > 0), w, 0.0)
     off = ~np.eye(n, dtype=bool)
     w = np.where(off, w + prior, 0.0)
     if n == 1:
@@ -232,7 +239,11 @@ def bradley_terry(
         grad = total_wins - (games * p).sum(axis=1)
         a = games * p * (1.0 - p)
         lap = np.diag(a.sum(axis=1)) - a  # minus the Hessian; null space: constants
-        step = np.linalg.solve(lap + 1.0 / n, grad)  # 1/n * 11^T fixes the shift
+        try:
+            step = np.linalg.solve(lap + 1.0 / n, grad)  # 1/n * 11^T fixes the shift
+        except np.linalg.LinAlgError:  # disconnected results with prior 0
+            _note(notes, "bradley_terry: singular Newton system; least squares used instead")
+            step = np.linalg.lstsq(lap + 1.0 / n, grad, rcond=None)[0]
         t = 1.0
         while True:
             cand = theta + t * step
@@ -243,7 +254,15 @@ def bradley_terry(
         theta, f = cand - cand.mean(), fc
         if np.max(np.abs(t * step)) < tol:
             break
+    if not np.all(np.isfinite(theta)):
+        _note(notes, "bradley_terry: the fit diverged; ratings 0 used instead")
+        return np.zeros(n)
     return theta / ALPHA
+
+
+def _note(notes: list[str] | None, line: str) -> None:
+    if notes is not None and line not in notes:  # once per fit, not once per iteration
+        notes.append(line)
 
 
 # ---------------------------------------------------------------------------
@@ -380,6 +399,7 @@ def melo_fit(
     rng: np.random.Generator | None = None,
     init_scale: float = 0.1,
     max_iter: int = 2000,
+    notes: list[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Batch maximum-a-posteriori mElo2k fit of matches ``(i[n], j[n], score[n])``.
 
@@ -394,6 +414,8 @@ def melo_fit(
     Returns:
         ``(r [N], c [N, 2k])`` on the Elo scale (``r`` shifted to mean 0), so that
         ``melo_expected(r[i], r[j], c[i], c[j])`` is the fitted probability.
+        Rows with non-finite scores or weights are dropped; if L-BFGS fails
+        or ends non-finite, zeros (a line appended to ``notes``).
     """
     from scipy.optimize import minimize  # 0.6 s to import: only when fitting
 
@@ -405,6 +427,10 @@ def melo_fit(
     rng = np.random.default_rng(0) if rng is None else rng
     x0 = np.concatenate([np.zeros(n), rng.normal(0.0, init_scale, n * d)])
     w = np.ones(len(y)) if weight is None else np.asarray(weight, np.float64)
+    ok = np.isfinite(y) & np.isfinite(w) & (w >= 0)
+    if not ok.all():
+        _note(notes, f"melo_fit: {int((~ok).sum())} rows with non-finite scores or weights dropped")
+        i, j, y, w = i[ok], j[ok], np.clip(y[ok], 0.0, 1.0), w[ok]
     m = float(w.sum())
     if len(y) == 0 or m <= 0:
         return np.zeros(n), np.zeros((n, d))
@@ -425,8 +451,15 @@ def melo_fit(
         grad = np.concatenate([gt, gu.ravel()]) + 2 * reg * x
         return f, grad
 
-    res = minimize(objective, x0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter})
-    t, u = res.x[:n], res.x[n:].reshape(n, d)
+    try:
+        res = minimize(objective, x0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter})
+        x = res.x
+        if not np.all(np.isfinite(x)):
+            raise FloatingPointError("the fit is not finite")
+    except Exception as e:  # noqa: BLE001 - a rating fit degrades, noted, never stops a league
+        _note(notes, f"melo_fit: L-BFGS failed ({type(e).__name__}: {e}); ratings 0 used instead")
+        return np.zeros(n), np.zeros((n, d))
+    t, u = x[:n], x[n:].reshape(n, d)
     return (t - t.mean()) / ALPHA, u / math.sqrt(ALPHA)
 
 
