@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 
 from agents.value_decomposition import QConfig, ValueDecomposition
+from agents.value_decomposition import parameter_count as parameter_count  # noqa: PLC0414 - re-exported
 from games.core import GameInfo
 
 NAME = "iql"

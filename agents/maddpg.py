@@ -139,6 +139,15 @@ class MADDPGConfig:
         check_bool(NAME, "greedy_eval", self.greedy_eval)
 
 
+def parameter_count(info: GameInfo, config: MADDPGConfig) -> int:
+    """Parameters of the actor and the critic, counted before building them."""
+    p, a = info.num_players, info.num_actions
+    critic_in = info.state_size if config.critic_input == "state" else p * info.obs_size
+    return mlp_parameters([info.obs_size + p, *config.hidden, a]) + mlp_parameters(
+        [critic_in + p * a, *config.hidden, p]
+    )
+
+
 # ---------------------------------------------------------------------------
 # Networks
 
@@ -390,12 +399,7 @@ class MADDPG:
         self.continuous = bool(info.continuous_actions)
         p, a = info.num_players, info.num_actions
         critic_in = info.state_size if config.critic_input == "state" else p * info.obs_size
-        check_parameters(
-            NAME,
-            info.name,
-            mlp_parameters([info.obs_size + p, *config.hidden, a])
-            + mlp_parameters([critic_in + p * a, *config.hidden, p]),
-        )
+        check_parameters(NAME, info.name, parameter_count(info, config))
         # Initialize weights from the learner's own seed, not torch's global stream.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(seed))

@@ -133,6 +133,17 @@ class MAPPOConfig:
             check_bool(algo, name, getattr(self, name))
 
 
+def parameter_count(info: GameInfo, config: MAPPOConfig) -> int:
+    """Parameters of the actor and the critic (:class:`PlayerNet`), counted before building."""
+    p = info.num_players
+    copies, one_hot_in = (1, p) if config.share_params else (p, 0)
+    critic_in = info.state_size if config.central_critic else info.obs_size
+    return copies * (
+        mlp_parameters([info.obs_size + one_hot_in, *config.hidden, info.num_actions])
+        + mlp_parameters([critic_in + one_hot_in, *config.hidden, 1])
+    )
+
+
 # ---------------------------------------------------------------------------
 # Networks
 
@@ -284,18 +295,7 @@ class MAPPO:
         from agents.registry import check_fits
 
         check_fits(self.NAME, info)
-        p = info.num_players
-        copies, one_hot_in = (1, p) if config.share_params else (p, 0)
-        critic_in = info.state_size if config.central_critic else info.obs_size
-        check_parameters(
-            self.NAME,
-            info.name,
-            copies
-            * (
-                mlp_parameters([info.obs_size + one_hot_in, *config.hidden, info.num_actions])
-                + mlp_parameters([critic_in + one_hot_in, *config.hidden, 1])
-            ),
-        )
+        check_parameters(self.NAME, info.name, parameter_count(info, config))
         self.info = info
         self.config = config
         self.device = torch.device(device)

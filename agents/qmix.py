@@ -25,6 +25,7 @@ from torch import nn
 
 from agents.limits import MAX_HIDDEN_WIDTH, check_int
 from agents.value_decomposition import QConfig, ValueDecomposition
+from agents.value_decomposition import parameter_count as agent_parameter_count
 from games.core import GameInfo
 
 NAME = "qmix"
@@ -43,6 +44,26 @@ class QMIXConfig(QConfig):
         super().__post_init__()
         for name in ("mixer_embed", "hypernet_embed"):
             check_int(NAME, name, getattr(self, name), 1, MAX_HIDDEN_WIDTH)
+
+
+def mixer_parameter_count(info: GameInfo, config: QMIXConfig) -> int:
+    """Parameters of :class:`QMixer` (hyper_w1, hyper_b1, hyper_w2, hyper_v), counted before building."""
+    p, s, e, h = info.num_players, info.state_size, config.mixer_embed, config.hypernet_embed
+    return (
+        (s + 1) * h
+        + (h + 1) * p * e
+        + (s + 1) * e
+        + (s + 1) * h
+        + (h + 1) * e
+        + (s + 1) * e
+        + e
+        + 1
+    )
+
+
+def parameter_count(info: GameInfo, config: QMIXConfig) -> int:
+    """Parameters of the agent network and the mixer."""
+    return agent_parameter_count(info, config) + mixer_parameter_count(info, config)
 
 
 def monotonic_mix(
@@ -100,10 +121,6 @@ class QMIX(ValueDecomposition):
                 info.num_players, info.state_size, config.mixer_embed, config.hypernet_embed
             )
 
-        p, s, e, h = info.num_players, info.state_size, config.mixer_embed, config.hypernet_embed
-        # hyper_w1, hyper_b1, hyper_w2, hyper_v (see QMixer), counted before building.
-        mixer_parameters = (s + 1) * h + (h + 1) * p * e + (s + 1) * e
-        mixer_parameters += (s + 1) * h + (h + 1) * e + (s + 1) * e + e + 1
         super().__init__(
             info,
             config,
@@ -111,5 +128,5 @@ class QMIX(ValueDecomposition):
             device,
             NAME,
             make_mixer=make_mixer,
-            mixer_parameters=mixer_parameters,
+            mixer_parameters=mixer_parameter_count(info, config),
         )

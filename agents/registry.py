@@ -57,6 +57,36 @@ def check_fits(algorithm: str, info: GameInfo) -> None:
         )
 
 
+def check_config(algorithm: str, info: GameInfo, overrides: dict):
+    """Build the algorithm's config from ``overrides`` and check it fits ``info`` in size.
+
+    Everything :func:`make_learner` checks before allocating a weight, for
+    config validation (leagues): the fit, the hyperparameters (their
+    ``__post_init__``) and the parameter count. Imports the learner module (torch).
+
+    Raises:
+        AlgorithmFitError, HyperparameterError: one line each.
+    """
+    from agents.limits import check_parameters
+
+    check_fits(algorithm, info)
+    key = algorithm.lower()
+    _cls, cfg_cls = learner_class(key)
+    overrides = dict(overrides)
+    if key == "ippo":
+        overrides.setdefault("central_critic", False)
+    fields = [f.name for f in dataclasses.fields(cfg_cls)]
+    unknown = sorted(set(overrides) - set(fields))
+    if unknown:
+        raise HyperparameterError(
+            f"{key}: {unknown[0]!r} is not a hyperparameter of {key}; known: {', '.join(fields)}"
+        )
+    config = cfg_cls(**overrides)
+    module = importlib.import_module(ALGORITHMS[key][0])
+    check_parameters(key, info.name, module.parameter_count(info, config))
+    return config
+
+
 def make_learner(name: str, info, seed: int, device: str = "cpu", **overrides):
     """Build a learner by algorithm name with config overrides.
 
@@ -65,14 +95,6 @@ def make_learner(name: str, info, seed: int, device: str = "cpu", **overrides):
         AlgorithmFitError: the algorithm cannot learn this game.
         HyperparameterError: an override out of range or of the wrong type.
     """
-    cls, cfg_cls = learner_class(name)
-    check_fits(name, info)
-    if name.lower() == "ippo":
-        overrides.setdefault("central_critic", False)
-    fields = [f.name for f in dataclasses.fields(cfg_cls)]
-    unknown = sorted(set(overrides) - set(fields))
-    if unknown:
-        raise HyperparameterError(
-            f"{name}: {unknown[0]!r} is not a hyperparameter of {name}; known: {', '.join(fields)}"
-        )
-    return cls(info, cfg_cls(**overrides), seed=seed, device=device)
+    cls, _cfg_cls = learner_class(name)
+    config = check_config(name, info, overrides)
+    return cls(info, config, seed=seed, device=device)

@@ -123,6 +123,12 @@ class QConfig:
 _NAMES = {"IQLConfig": "iql", "VDNConfig": "vdn", "QMIXConfig": "qmix"}
 
 
+def parameter_count(info: GameInfo, config: QConfig) -> int:
+    """Parameters of the agent Q-network (:class:`AgentQNet`), counted without building it."""
+    p = info.num_players
+    return mlp_parameters([info.obs_size + p, *config.hidden, info.num_actions])
+
+
 # ---------------------------------------------------------------------------
 # The agent network
 
@@ -283,12 +289,7 @@ class ValueDecomposition:
 
         check_fits(name, info)
         p = info.num_players
-        check_parameters(
-            name,
-            info.name,
-            mlp_parameters([info.obs_size + p, *config.hidden, info.num_actions])
-            + mixer_parameters,
-        )
+        check_parameters(name, info.name, parameter_count(info, config) + mixer_parameters)
         self.info = info
         self.config = config
         self.name = name

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from agents.value_decomposition import QConfig, ValueDecomposition
+from agents.value_decomposition import parameter_count as parameter_count  # noqa: PLC0414 - re-exported
 from games.core import GameInfo
 
 NAME = "vdn"

@@ -20,7 +20,9 @@ import dataclasses
 import difflib
 import importlib.util
 import json
+import math
 import re
+import stat
 import types
 import typing
 from collections.abc import Mapping
@@ -29,6 +31,7 @@ from typing import Any
 
 from agents.registry import ALGORITHMS
 from games.core import ArenaError
+from games.limits import MAX_BATCH
 from leagues.matchmaking import NASH_PAYOFFS, PFSP_WEIGHTINGS, RULES
 from leagues.pool import EVICTIONS, MAIN, MAIN_EXPLOITER, ROLES
 
@@ -201,26 +204,47 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("matchmaking", "nash_payoffs"): NASH_PAYOFFS,
 }
 
-# (section, key) -> (low, high, low inclusive, high inclusive); None: unbounded
+# Upper bounds (docs/league_config.md, "Limits"): generous for real leagues,
+# they stop a typo like games_per_pair = 10**12 before it allocates or hangs.
+MAX_SEED = 2**63 - 1
+"""Seeds are stored as SQLite integers (signed 64-bit)."""
+MAX_STEPS = 10**10
+"""Env steps of a learner (``steps``, ``round_steps``, ``every_steps``, ``reset_every``)."""
+MAX_ROLLOUT_LEN = 100_000
+"""Steps per rollout; with ``batch`` also bounded by a memory estimate (agents.limits)."""
+MAX_GAMES_PER_PAIR = 1_000_000
+"""Games per pair of members in an evaluation round."""
+MAX_CAPACITY = 10_000
+"""Active snapshots in the pool (the payoff table is capacity x capacity)."""
+MAX_MELO_K = 64
+"""Cyclic components of mElo2k."""
+MAX_NAME_LENGTH = 200
+"""Characters of a league, learner or reference name (they name files)."""
+MAX_CONFIG_BYTES = 16 << 20
+"""Size of a league TOML file."""
+
+# (section, key) -> (low, high, low inclusive, high inclusive); None: unbounded.
+# Every float key is also refused when it is NaN or infinite.
 _RANGES: dict[tuple[str, str], tuple[float | None, float | None, bool, bool]] = {
-    ("league", "seed"): (0, None, True, True),
-    ("league", "steps"): (1, None, True, True),
-    ("league", "batch"): (1, None, True, True),
-    ("league", "rollout_len"): (1, None, True, True),
-    ("learner", "reset_every"): (0, None, True, True),
-    ("snapshots", "every_steps"): (0, None, True, True),
+    ("league", "seed"): (0, MAX_SEED, True, True),
+    ("league", "steps"): (1, MAX_STEPS, True, True),
+    ("league", "batch"): (1, MAX_BATCH, True, True),
+    ("league", "rollout_len"): (1, MAX_ROLLOUT_LEN, True, True),
+    ("league", "round_steps"): (1, MAX_STEPS, True, True),
+    ("learner", "reset_every"): (0, MAX_STEPS, True, True),
+    ("snapshots", "every_steps"): (0, MAX_STEPS, True, True),
     ("snapshots", "win_rate_threshold"): (0, 1, False, True),
-    ("snapshots", "capacity"): (1, None, True, True),
+    ("snapshots", "capacity"): (1, MAX_CAPACITY, True, True),
     ("matchmaking", "past_prob"): (0, 1, True, True),
     ("matchmaking", "pfsp_p"): (0, None, False, True),
     ("matchmaking", "payoff_decay"): (0, 1, False, True),
     ("ratings", "elo_k"): (0, None, False, True),
     ("ratings", "bt_prior"): (0, None, False, True),
-    ("ratings", "melo_k"): (1, None, True, True),
+    ("ratings", "melo_k"): (1, MAX_MELO_K, True, True),
     ("ratings", "melo_lr_rating"): (0, None, False, True),
     ("ratings", "melo_lr_cycle"): (0, None, False, True),
-    ("evaluation", "games_per_pair"): (1, None, True, True),
-    ("evaluation", "every_steps"): (0, None, True, True),
+    ("evaluation", "games_per_pair"): (1, MAX_GAMES_PER_PAIR, True, True),
+    ("evaluation", "every_steps"): (0, MAX_STEPS, True, True),
 }
 
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
@@ -240,6 +264,20 @@ def load_config(path: str | Path) -> LeagueConfig:
     path = Path(path)
     where = str(path)
     try:
+        st = path.stat()
+    except FileNotFoundError:
+        st = None
+    except (OSError, ValueError) as e:
+        raise ConfigError(
+            f"{where}: cannot read the file ({e.__class__.__name__}: {e}); check the path"
+        ) from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise ConfigError(f"{where}: not a regular file; pass the path of a league TOML file")
+    if st is not None and st.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{where}: {st.st_size:,} bytes, above the limit of {MAX_CONFIG_BYTES:,} for a league TOML file; check the path"
+        )
+    try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
@@ -256,6 +294,10 @@ def parse_toml(text: str, where: str = "config") -> dict:
     """``tomllib.loads`` with a one-line error naming the file, line and column."""
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(
+            f"{where}: malformed TOML: tables or arrays nested too deeply to read; flatten the file"
+        ) from None
     except tomllib.TOMLDecodeError as e:
         msg = str(e)
         m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", msg)
@@ -395,6 +437,10 @@ def _check_value(value: Any, hint, section: str, key: str, path: str, where: str
                 f"{where}: {path}: expected a number, got {value!r}; give a number without quotes, e.g. {key} = 0.5"
             )
         value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(
+                f"{where}: {path}: {value!r} is not a finite number; give a finite value (nan and inf are refused)"
+            )
     elif hint is str:
         if not isinstance(value, str):
             raise ConfigError(
@@ -427,10 +473,19 @@ def _check_value(value: Any, hint, section: str, key: str, path: str, where: str
 
 def _check_league(cfg: LeagueConfig, where: str, base: Path, check_game: bool) -> LeagueConfig:
     run = cfg.league
+    _check_league_name(run.name, where)
     if not _DEVICE.match(run.device):
         raise ConfigError(
             f"{where}: league.device: {run.device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:0' or 'mps'"
         )
+    if check_game and run.device != "cpu":
+        from agents.base import DeviceError
+        from agents.nn import check_device  # imports torch: only for a non-CPU device
+
+        try:
+            check_device(run.device)
+        except DeviceError as e:
+            raise ConfigError(f"{where}: league.device: {e}") from None
     game = run.game.strip()
     if not game:
         raise ConfigError(
@@ -438,13 +493,25 @@ def _check_league(cfg: LeagueConfig, where: str, base: Path, check_game: bool) -
         )
     if game.endswith(".toml") and not Path(game).is_absolute():
         game = str((base / game).resolve())
+    info = None
     if check_game:
         import games
 
         try:
-            games.load(game)
+            info = games.load(game).info
         except games.GameError as e:
             raise ConfigError(f"{where}: league.game: {e}") from None
+        except (OSError, ValueError) as e:  # e.g. a NUL byte in a path
+            raise ConfigError(
+                f"{where}: league.game: {game!r} cannot be loaded ({e.__class__.__name__}: {e}); check the spec"
+            ) from None
+        from agents.base import HyperparameterError
+        from agents.limits import check_rollout
+
+        try:
+            check_rollout(info, run.rollout_len, run.batch, "league.rollout_len x league.batch")
+        except HyperparameterError as e:
+            raise ConfigError(f"{where}: {e}") from None
     run = dataclasses.replace(run, game=game)
 
     if not cfg.learners:
@@ -471,6 +538,8 @@ def _check_league(cfg: LeagueConfig, where: str, base: Path, check_game: bool) -
                 f"{where}: {path}.reset_to: {lc.reset_to!r} is neither 'initial' nor a main learner; {_hint(lc.reset_to, known)}"
             )
         _check_hyperparameters(lc, f"{path}.config", where)
+        if info is not None:
+            _check_learner_fits(lc, info, path, where)
     refs = []
     for k, rc in enumerate(cfg.references):
         path = f"reference[{k}]"
@@ -484,10 +553,44 @@ def _check_league(cfg: LeagueConfig, where: str, base: Path, check_game: bool) -
     return dataclasses.replace(cfg, league=run, references=tuple(refs))
 
 
-def _check_name(name: str, path: str, seen: dict[str, str], where: str) -> None:
-    if not name or "@" in name:
+def _unsafe_name(name: str) -> bool:
+    """Names become file and folder names: no separators, NUL, control characters or dot-names."""
+    return (
+        not name.strip()
+        or len(name) > MAX_NAME_LENGTH
+        or name in (".", "..")
+        or name != name.strip()
+        or any(c in name for c in "/\\")
+        or any(ord(c) < 32 or ord(c) == 127 for c in name)
+    )
+
+
+def _check_league_name(name: str, where: str) -> None:
+    if _unsafe_name(name):
         raise ConfigError(
-            f"{where}: {path}: {name!r} is not a usable name; give a non-empty name without '@'"
+            f"{where}: league.name: {name!r} is not a usable name (it names the store and report files); "
+            f"give 1 to {MAX_NAME_LENGTH} characters without '/', '\\', control characters or outer spaces, not '.' or '..'"
+        )
+
+
+def _check_learner_fits(lc: LearnerConfig, info, path: str, where: str) -> None:
+    """The algorithm fits the game, and its config passes the learner's own checks (torch)."""
+    from agents.base import AlgorithmFitError, HyperparameterError
+    from agents.registry import check_config
+
+    try:
+        check_config(lc.algorithm, info, lc.config)
+    except AlgorithmFitError as e:
+        raise ConfigError(f"{where}: {path}.algorithm: {e}") from None
+    except HyperparameterError as e:
+        raise ConfigError(f"{where}: {path}.config: {e}") from None
+
+
+def _check_name(name: str, path: str, seen: dict[str, str], where: str) -> None:
+    if "@" in name or _unsafe_name(name):
+        raise ConfigError(
+            f"{where}: {path}: {name!r} is not a usable name; give 1 to {MAX_NAME_LENGTH} characters "
+            "without '@', '/', '\\', control characters or outer spaces, not '.' or '..'"
         )
     if name in seen:
         raise ConfigError(

@@ -132,7 +132,7 @@ ERRORS = [
         "league.steps: expected an integer, got 100000.0",
         "write steps = 100000",
     ),
-    ("[league]\nbatch = 0\n", "league.batch: 0 is out of range", "give a value in [1, inf]"),
+    ("[league]\nbatch = 0\n", "league.batch: 0 is out of range", "give a value in [1, 65536]"),
     ('[league]\ndevice = "gpu"\n', "league.device: 'gpu' is not a torch device", "use 'cpu'"),
     ('[league]\ngame = "kuhn_pokr"\n', "league.game: unknown game 'kuhn_pokr'", "kuhn_poker"),
     (
@@ -230,7 +230,7 @@ ERRORS = [
     (
         "[evaluation]\ngames_per_pair = 0\n",
         "evaluation.games_per_pair: 0 is out of range",
-        "[1, inf]",
+        "[1, 1000000]",
     ),
 ]
 
