@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from pathlib import Path
 
@@ -60,29 +61,38 @@ def _run(args) -> int:
 
         league.run(steps=args.steps, minutes=args.minutes, on_round=on_round)
         progress.close()
-        stopped = (
-            "stopped early (resume with the same command)"
-            if not league.finished(args.steps)
-            else "finished"
-        )
-        print(
-            f"\n{stopped}: {league.total_steps():,} learner steps, {league.matches_played:,} games, {len(league.pool.active())} active members"
-        )
+        if league.aborted:
+            # The round in flight was dropped: what is in memory ran ahead of the store.
+            committed = sum(st.step for st in league.store.learner_states().values())
+            print(
+                f"\nstopped: the round in flight was dropped (none of it committed); the store holds "
+                f"{committed:,} learner steps and {league.store.match_count():,} games; resume with the same command"
+            )
+        else:
+            stopped = (
+                "stopped early (resume with the same command)"
+                if not league.finished(args.steps)
+                else "finished"
+            )
+            print(
+                f"\n{stopped}: {league.total_steps():,} learner steps, {league.matches_played:,} games, {len(league.pool.active())} active members"
+            )
         _print_ratings(league.store, "elo" if league.competitive else "return", limit=12)
         report_dir = Path(f"{Path(db).with_suffix('')}_report")
-        if not args.no_report:
+        if not args.no_report and not league.stop_requested:
             from arena.report import load_report_data, write_report
 
             html, md = write_report(load_report_data(db), report_dir)
             print(f"\nreport: {html}  (Markdown: {md})")
         print("\nnext:")
-        print(f"  arena league ratings {db} --system bt")
-        print(f"  arena league eval {db}")
-        print(f"  arena report {db} --out {report_dir}")
+        q, game = shlex.quote, shlex.quote(league.cfg.league.game)
+        print(f"  arena league ratings {q(str(db))} --system bt")
+        print(f"  arena league eval {q(str(db))}")
+        print(f"  arena report {q(str(db))} --out {q(str(report_dir))}")
         best = _top_member(league.store, "elo" if league.competitive else "return")
         if best is not None:
-            print(f"  arena eval {db}:{best} --game '{league.cfg.league.game}' --against random")
-            print(f"  arena play '{league.cfg.league.game}' --against {db}:{best}")
+            print(f"  arena eval {q(f'{db}:{best}')} --game {game} --against random")
+            print(f"  arena play {game} --against {q(f'{db}:{best}')}")
     finally:
         league.close()
         backend.close()

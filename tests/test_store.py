@@ -142,7 +142,7 @@ def test_snapshot_row_needs_its_file(tmp_path):
         StoreError, match="snapshot weights not found; write the file before adding its row"
     ):
         store.add_snapshot(snap.id, "league.files/snapshots/x/weights.safetensors", 0)
-    with pytest.raises(StoreError, match="outside the league folder"):
+    with pytest.raises(StoreError, match="outside the league's weights folder"):
         store.add_snapshot(snap.id, tmp_path.parent / "elsewhere.bin", 0)
     assert store.snapshots() == []
     store.close()
@@ -198,19 +198,36 @@ def test_corrupt_files_give_one_line_errors(tmp_path):
         Store.open(tmp_path / "league.db")
 
 
-def test_orphans_are_removed_on_open(tmp_path):
+def test_only_files_the_store_wrote_are_removed_and_only_after_verify(tmp_path):
     store, pool = _league(tmp_path)
     _, rel = _snapshot(store, pool, 0)
-    orphan_dir = store.files / "snapshots" / "000099-ghost"
-    orphan_dir.mkdir(parents=True)
-    (orphan_dir / "weights.safetensors").write_bytes(b"never committed")
-    leftover = store.resolve(rel).parent / ".weights.safetensors.abc.tmp"
+    # a claimed file whose row never came (a kill between the file and the row)
+    ghost = store.write_file("snapshots/000099-ghost/weights.safetensors", b"never committed")
+    leftover = store.resolve(rel).parent / ".weights.safetensors.abcd1234.tmp"
     leftover.write_bytes(b"half")
+    # the user's own files in the folder, including ones that look like leftovers
+    mine = [
+        store.files / "notes.txt",
+        store.files / "snapshots" / "000077-mine" / "weights.safetensors",
+        store.resolve(rel).parent / ".mine.abcd1234.tmp",
+    ]
+    for p in mine:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"mine")
     store.close()
+    # verify() runs first: a changed file stops the writer before anything is deleted
+    good = store.resolve(rel).read_bytes()
+    store.resolve(rel).write_bytes(b"changed")
+    with pytest.raises(StoreError, match="does not match"):
+        Store.open(tmp_path / "league.db")
+    assert store.resolve(ghost).exists() and leftover.exists()
+    store.resolve(rel).write_bytes(good)
     store = Store.open(tmp_path / "league.db")
-    assert sorted(store.cleaned) == sorted([orphan_dir, leftover])
-    assert not orphan_dir.exists() and not leftover.exists()
+    assert sorted(store.cleaned) == sorted([store.resolve(ghost), leftover])
+    assert not store.resolve(ghost).parent.exists() and not leftover.exists()
+    assert all(p.read_bytes() == b"mine" for p in mine)
     assert store.resolve(rel).exists() and store.verify() == 1
+    assert "snapshots/000099-ghost/weights.safetensors" not in store.manifest()
     store.close()
 
 
