@@ -154,8 +154,13 @@ class League:
         """
         config_path = Path(config_path)
         cfg = load_config(config_path)
+        # Resolved once (relative to the working directory, symlinks followed): the
+        # store, its lock and its weights folder beside it all follow from this path.
         db = Path(db_path) if db_path else config_path.with_name(f"{cfg.league.name}.db")
-        store = Store.open(db, create=True)
+        db = db.expanduser().resolve()
+        # CHECK_FITS: a learner whose algorithm does not fit the game fails before any store exists.
+        _check_fits(cfg)
+        store = Store.open(db, create=True)  # a writer's open verifies every recorded file
         try:
             existing = store.config()
             if existing is None:
@@ -167,7 +172,6 @@ class League:
 
                 stored = config_to_dict(config_from_dict(existing[1], str(db), check_game=False))
                 _check_same_league(stored, config_to_dict(cfg), config_path, db)
-                store.verify()
             return cls(cfg, store, device, backend)
         except BaseException:
             store.close()
@@ -514,9 +518,11 @@ class League:
         return self.store.write_file(rel, tensors_to_bytes(slot.learner.policy_state_dict()))
 
     def _write_learner(self, slot: LearnerSlot) -> Path:
-        from agents.checkpoint import save_checkpoint
+        from agents.checkpoint import SPEC, WEIGHTS, save_checkpoint
 
         rel = self.store.checkpoint_dir(slot.name, slot.step)
+        # claimed first: a kill before the row leaves files the next open may remove
+        self.store.claim(f"{rel}/{WEIGHTS}", f"{rel}/{SPEC}")
         path = self.store.resolve(rel)
         save_checkpoint(
             path, slot.learner, self.cfg.league.game, extra={"counters": slot.counters()}
@@ -677,6 +683,18 @@ def _crash_point(phase: str, round_index: int) -> None:
     if spec and point in spec.split(","):
         while True:
             time.sleep(0.01)
+
+
+def _check_fits(cfg: LeagueConfig) -> None:
+    """``agents.registry.check_fits(algorithm, game_info)`` for each learner, where it exists."""
+    from agents import registry
+
+    check_fits = getattr(registry, "check_fits", None)
+    if check_fits is None:
+        return
+    info = games.load(cfg.league.game).info
+    for lc in cfg.learners:
+        check_fits(lc.algorithm, info)
 
 
 def _check_same_league(stored: dict, current: dict, config_path: Path, db: Path) -> None:
