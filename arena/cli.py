@@ -137,7 +137,8 @@ def cmd_solve(args) -> int:
     print(f"{args.spec}: {len(profiles)} solution(s) by {out['method']}")
     for i, prof in enumerate(profiles):
         strat = "  ".join("[" + ", ".join(f"{p:.4f}" for p in s) + "]" for s in prof["strategies"])
-        vals = ", ".join(f"{v:.4f}" for v in prof["values"])
+        # fixed point up to 1e9; beyond, 4 significant digits (payoffs may reach 1e308)
+        vals = ", ".join(f"{v:.4f}" if abs(v) < 1e9 else f"{v:.4g}" for v in prof["values"])
         print(f"  #{i}: strategies {strat}  values ({vals})  nash_gap {prof['nash_gap']:.2e}")
     return 0
 

@@ -540,14 +540,44 @@ def _stationary_gth(c: np.ndarray) -> np.ndarray | None:
 # The entry point of `arena solve`
 
 
-def _result(payoffs: np.ndarray, profile: list[np.ndarray], method: str, **extra) -> dict:
+def _result(
+    unit: np.ndarray, scale: float, profile: list[np.ndarray], method: str, **extra
+) -> dict:
+    """The JSON dict of ``profile`` in a game with payoffs ``unit * scale``.
+
+    Values and the gap are computed on ``unit`` (entries in ``[-1, 1]``) and
+    rescaled, so payoffs near 1e308 neither overflow nor lose the gap in
+    rounding; round-off below ``1e-12`` of the largest payoff is 0.
+    """
+
+    def rescale(v: float) -> float:
+        return 0.0 if abs(v) < 1e-12 else float(v) * scale
+
     return {
         "strategies": [s.tolist() for s in profile],
-        "values": expected_payoffs(payoffs, profile).tolist(),
-        "nash_gap": nash_gap(payoffs, profile),
+        "values": [rescale(v) for v in expected_payoffs(unit, profile)],
+        "nash_gap": rescale(max(nash_gap(unit, profile), 0.0)),
         "method": method,
         **extra,
     }
+
+
+def _unit_payoffs(name: str, payoffs: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(payoffs / s, s)`` with ``s`` the largest absolute payoff (1 for an all-zero game).
+
+    Raises:
+        GameError: a payoff is NaN or infinite.
+    """
+    payoffs = np.asarray(payoffs, dtype=np.float64)
+    bad = ~np.isfinite(payoffs)
+    if bad.any():
+        where = [int(i) for i in np.argwhere(bad)[0]]
+        raise GameError(
+            f"{name}: payoff {payoffs[tuple(where)]} at {where} is not finite; "
+            "solve needs finite payoffs"
+        )
+    scale = float(np.abs(payoffs).max()) or 1.0
+    return payoffs / scale, scale
 
 
 def default_method(num_players: int, kind: str) -> str:
@@ -587,7 +617,9 @@ def solve(game, method: str | None = None) -> list[dict]:
             f"{game.name} has {game.num_stages} stages; solve works on one-stage games "
             "(one-shot or repeated): solve a stage's table with games.solvers on game.payoffs[s]"
         )
-    payoffs = game.payoffs[0]
+    # Every method runs on payoffs scaled to [-1, 1] (equilibria do not change) and the
+    # values are scaled back: entries of 1e308 would overflow sums of products otherwise.
+    unit, scale = _unit_payoffs(game.name, game.payoffs[0])
     num_players = game.num_players
     kind = game.kind  # detected on the one stage table
     suggestion = default_method(num_players, kind)
@@ -610,28 +642,30 @@ def solve(game, method: str | None = None) -> list[dict]:
                 f"{kind} with {num_players} players: use --method {suggestion}"
             )
         # A constant-sum game has the equilibria of the zero-sum game (A, -A).
-        x, y, _ = solve_zero_sum(payoffs[0])
-        return [_result(payoffs, [x, y], "lp", **extra)]
+        x, y, _ = solve_zero_sum(unit[0])
+        return [_result(unit, scale, [x, y], "lp", **extra)]
     if method == "support":
         if num_players != 2:
             raise GameError(
                 f"method 'support' needs two players; {game.name} has {num_players}: "
                 "use --method replicator or --method alpharank"
             )
-        eqs = support_enumeration(payoffs[0], payoffs[1])
-        return [_result(payoffs, [x, y], "support", **extra) for x, y in eqs]
+        eqs = support_enumeration(unit[0], unit[1])
+        return [_result(unit, scale, [x, y], "support", **extra) for x, y in eqs]
     if method == "replicator":
-        scale = float(np.abs(payoffs).max()) or 1.0
-        traj = replicator_dynamics(payoffs / scale, steps=2000, dt=0.05)
-        return [_result(payoffs, [t[-1] for t in traj], "replicator", **extra)]
+        traj = replicator_dynamics(unit, steps=2000, dt=0.05)
+        return [_result(unit, scale, [t[-1] for t in traj], "replicator", **extra)]
     try:
-        ar = alpharank(payoffs)
+        ar = alpharank(unit)
     except GameError:  # several closed classes at this alpha: use the limit model
-        ar = alpharank(payoffs, use_inf_alpha=True)
+        ar = alpharank(unit, use_inf_alpha=True)
         note = "finite-alpha chain reducible: infinite-alpha model used"
         extra["note"] = f"{extra['note']}; {note}" if "note" in extra else note
-    values = [float((ar.pi * payoffs[i]).sum()) for i in range(num_players)]
-    alpha = ar.alpha if math.isfinite(ar.alpha) else None  # JSON has no infinity
-    out = _result(payoffs, ar.marginals, "alpharank", joint=ar.pi.tolist(), alpha=alpha, **extra)
-    out["values"] = values
+    values = [float((ar.pi * unit[i]).sum()) for i in range(num_players)]
+    # alpha multiplies payoff gaps: in the game's own units it is alpha / scale
+    alpha = ar.alpha / scale if math.isfinite(ar.alpha) else None  # JSON has no infinity
+    out = _result(
+        unit, scale, ar.marginals, "alpharank", joint=ar.pi.tolist(), alpha=alpha, **extra
+    )
+    out["values"] = [0.0 if abs(v) < 1e-12 else v * scale for v in values]
     return [out]

@@ -310,3 +310,77 @@ def test_solve_repeated_game_solves_the_stage_game():
     (result,) = solve(load_catalog("iterated_prisoners_dilemma"))
     assert "stage game" in result["note"]
     assert result["strategies"] == [[0.0, 1.0], [0.0, 1.0]]
+
+
+# ---------------------------------------------------------------------------
+# Payoffs near the float limit: solved in scaled form, values scaled back
+
+BIG_RPS_TOML = """
+name = "rps308"
+players = 2
+actions = 3
+payoffs = [
+  [[0, -1e308, 1e308], [1e308, 0, -1e308], [-1e308, 1e308, 0]],
+  [[0, 1e308, -1e308], [-1e308, 0, 1e308], [1e308, -1e308, 0]],
+]
+"""
+
+
+@pytest.mark.parametrize("method", ["lp", "support", "replicator", "alpharank"])
+def test_solve_payoffs_of_1e308_in_scaled_form(tmp_path, method):
+    from games.matrix import load_toml
+    from games.solvers import solve
+
+    path = tmp_path / "rps308.toml"
+    path.write_text(BIG_RPS_TOML)
+    (res,) = solve(load_toml(str(path)), method)
+    np.testing.assert_allclose(res["strategies"], [[1 / 3] * 3] * 2, atol=1e-6)
+    assert res["values"] == [0.0, 0.0] and res["nash_gap"] == 0.0
+
+
+def test_solve_rescales_values_and_alpha():
+    from games.solvers import solve
+
+    big = normal_form(
+        np.array([[[1e308, 1e308], [-1e308, 5e307]], [[-1e308, -1e308], [1e308, -5e307]]])
+    )
+    (res,) = solve(big, "lp")
+    assert res["strategies"] == [[1.0, 0.0], [1.0, 0.0]] and res["values"] == [1e308, -1e308]
+    pd = load_catalog("prisoners_dilemma")
+    (small,) = solve(pd, "alpharank")
+    (scaled,) = solve(normal_form(np.asarray(pd.payoffs[0]) * 1e300), "alpharank")
+    np.testing.assert_allclose(scaled["strategies"], small["strategies"], atol=1e-9)
+    assert scaled["alpha"] == pytest.approx(small["alpha"] / 1e300)  # in the game's own units
+
+
+def test_solve_refuses_non_finite_payoffs_in_one_line():
+    from types import SimpleNamespace
+
+    from games.solvers import solve
+
+    stub = SimpleNamespace(
+        name="stub",
+        num_stages=1,
+        payoffs=[np.array([[[0.0, np.inf], [1.0, 0.0]], [[0.0, -1.0], [-1.0, 0.0]]])],
+        num_players=2,
+        kind="general_sum",
+        is_repeated=False,
+    )
+    with pytest.raises(GameError, match=r"stub: payoff inf at \[0, 0, 1\] is not finite") as e:
+        solve(stub)
+    assert "\n" not in str(e.value)
+
+
+def test_cli_solve_1e308(tmp_path, capsys):
+    from arena.cli import main
+
+    path = tmp_path / "rps308.toml"
+    path.write_text(BIG_RPS_TOML)
+    assert main(["solve", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "values (0.0000, 0.0000)  nash_gap 0.00e+00" in out
+    bad = tmp_path / "inf.toml"
+    bad.write_text(BIG_RPS_TOML.replace("-1e308", "-inf", 1))
+    assert main(["solve", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("arena: error: ") and "\n" not in err and "finite" in err
