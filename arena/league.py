@@ -288,6 +288,7 @@ class League:
             pfsp_p=m.pfsp_p,
             kind=self.kind,
             payoff_matrix=self._exact_payoffs(lc, slot, cands),
+            notes=(solver_notes := []),
         )
         opponents = [int(i) for i in ids if int(i) != slot.member.id]
         index = {slot.member.id: 0} | {mid: k + 1 for k, mid in enumerate(opponents)}
@@ -367,6 +368,12 @@ class League:
                 self.store.add_match(st, seats, rets, sd, tag)
             for kind, payload in evaluations:
                 self.store.add_evaluation(step, kind, payload)
+            if solver_notes:  # matchmaking's meta-solver fell back: say so in the store
+                self.store.add_evaluation(
+                    step,
+                    "fallback",
+                    {"where": f"matchmaking of {slot.name}", "notes": solver_notes},
+                )
             _crash_point("transaction", slot.round)
             if self.competitive:
                 self.store.add_ratings(step, "elo", self.ratings("elo"))

@@ -138,6 +138,8 @@ def with_analysis(data: ReportData, analysis) -> ReportData:
         intransitive=[list(c) for c in analysis.dominance.cycles]
         or [list(c) for c in analysis.dominance.components],
         cross_play=None if analysis.cross_play is None else analysis.cross_play.table,
+        notes=data.notes
+        + [f"Solver fallback in this report's meta-game: {line}" for line in analysis.fallbacks],
     )
 
 
@@ -821,6 +823,12 @@ def load_report_data(db_path: str | os.PathLike, tag: str | None = None) -> Repo
         ratings=ratings,
         gaps=gaps,
     )
+    for e in evaluations:
+        if e.kind == "fallback":  # a solver inside the league loop fell back (recorded there)
+            for line in e.payload.get("notes", []):
+                data.notes.append(
+                    f"Solver fallback at step {e.step:,} ({e.payload.get('where')}): {line}"
+                )
     if len(active) >= 2 and records:
         meta = empirical_metagame(data.members, records, kind)
         data = with_analysis(data, analyze(meta))

@@ -221,3 +221,38 @@ def test_melo_fit_failure_gives_zeros(monkeypatch):
     notes: list[str] = []
     r, c = melo_fit(np.array([0]), np.array([1]), np.array([1.0]), 2, notes=notes)
     assert r.tolist() == [0.0, 0.0] and (c == 0).all() and "L-BFGS failed" in notes[0]
+
+
+def test_a_league_whose_solvers_all_fail_finishes_and_records_it(monkeypatch, tmp_path):
+    """The loop itself: every LP of matchmaking and of the evaluation fails, yet the
+    league runs to its end, stores the fallbacks, and the report lists them."""
+    from arena.league import League
+    from arena.report import load_report_data
+    from leagues.store import Store
+
+    monkeypatch.setattr(scipy.optimize, "linprog", _raises)
+    monkeypatch.setattr(games.solvers, "linprog", _raises)
+    monkeypatch.setattr(games.metanash, "solve_symmetric_zero_sum_large", _raises)
+    cfg = tmp_path / "n.toml"
+    cfg.write_text(
+        '[league]\nname = "n"\ngame = "matrix:rock_paper_scissors"\nsteps = 512\nbatch = 16\n'
+        'rollout_len = 4\nround_steps = 128\n[[learner]]\nname = "main"\nalgorithm = "mappo"\n'
+        'matchmaking = "nash"\n[snapshots]\nevery_steps = 128\n[evaluation]\ngames_per_pair = 8\n'
+        'every_steps = 256\n[[reference]]\nname = "random"\npolicy = "random"\n'
+    )
+    league = League.open(cfg, tmp_path / "n.db")
+    try:
+        league.run()
+        assert league.finished()
+    finally:
+        league.close()
+    store = Store.open(tmp_path / "n.db", readonly=True)
+    try:
+        recorded = [e for e in store.evaluations("fallback")]
+        evaluated = [e.payload for e in store.evaluations("league")]
+    finally:
+        store.close()
+    assert recorded and all("uniform" in " ".join(e.payload["notes"]) for e in recorded)
+    assert evaluated and any(p.get("fallback") for p in evaluated)
+    notes = " ".join(load_report_data(tmp_path / "n.db").notes)
+    assert "Solver fallback at step" in notes
