@@ -1,6 +1,8 @@
 """The league loop: determinism, resume, crash safety under SIGKILL."""
 
 import os
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -127,12 +129,39 @@ def _kill_run(cfg: Path, db: Path, kill_at: str | None):
     )
 
 
+def _files_of(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
 def test_sigkill_at_random_points_loses_nothing_and_resumes_identically(tmp_path):
+    """Killed at random points; between kills the league folder is moved, renamed
+    and copied, and the run resumes from each new place (the copy last)."""
     cfg = write_config(tmp_path, steps=1536)
     ref = tmp_path / "ref.db"
     # The reference runs through the same command (same torch thread settings).
     assert _kill_run(cfg, ref, None).returncode == 0
-    db = tmp_path / "killed.db"
+    db = tmp_path / "one" / "killed.db"
+    copied: dict[str, bytes] = {}
+
+    def move(db):
+        (tmp_path / "one").rename(tmp_path / "two")
+        return tmp_path / "two" / db.name
+
+    def rename(db):
+        db.rename(db.with_name("renamed.db"))
+        db.with_suffix(".files").rename(db.with_name("renamed.files"))
+        return db.with_name("renamed.db")
+
+    def copy(db):
+        shutil.copytree(db.parent, tmp_path / "three")
+        copied.update(_files_of(db.parent))  # the original, which work on the copy must not touch
+        return tmp_path / "three" / db.name
+
+    relocations = [move, rename, copy]
     rng = np.random.default_rng(7)
     phases = ["collect", "files", "checkpoint", "transaction"]
     # Rounds 1..6 exist; kill at increasing random points, resuming each time.
@@ -163,11 +192,74 @@ def test_sigkill_at_random_points_loses_nothing_and_resumes_identically(tmp_path
             s.close()
         assert n >= last_matches and step >= last_step
         last_matches, last_step = n, step
+        if relocations:
+            db = relocations.pop(0)(db)
     assert kills >= 2
+    while relocations:
+        db = relocations.pop(0)(db)
+    assert db == tmp_path / "three" / "renamed.db"
     r = _kill_run(cfg, db, None)
     assert r.returncode == 0, r.stderr
     a, b = table(ref), table(db)
     assert a[0] == b[0] and a[1] == b[1] and a[2] == b[2] and a[3] == b[3]
+    assert _files_of(tmp_path / "two") == copied  # the original is untouched
+    for leftover in ("renamed.db-wal", "renamed.db-shm", "renamed.db.lock"):
+        assert not (tmp_path / "three" / leftover).exists()  # a clean exit removes them
+
+
+def test_relative_absolute_and_symlinked_db_paths_from_other_directories(tmp_path, monkeypatch):
+    from arena.evaluation import evaluate_league
+
+    (tmp_path / "work" / "sub").mkdir(parents=True)
+    cfg = write_config(tmp_path / "work" / "sub", steps=768, name="x.toml")
+    league_db = tmp_path / "work" / "sub" / "t.db"
+    # a relative config from its parent: the default store goes beside the config
+    monkeypatch.chdir(tmp_path / "work")
+    run_league(Path("sub/x.toml"), None, steps=256)
+    assert (tmp_path / "work" / "sub" / "t.files").is_dir()
+    assert not (tmp_path / "work" / "sub" / "sub").exists()
+    # resume with a relative --db from the config's own folder
+    monkeypatch.chdir(tmp_path / "work" / "sub")
+    run_league(Path("x.toml"), Path("t.db"), steps=512)
+    # resume through a symlink from elsewhere, by absolute paths
+    (tmp_path / "alias.db").symlink_to(league_db)
+    monkeypatch.chdir(tmp_path)
+    run_league(cfg, tmp_path / "alias.db")
+    assert not (tmp_path / "alias.files").exists()
+    # evaluate with a relative path, as printed under next:, then once more by absolute path
+    monkeypatch.chdir(tmp_path / "work")
+    out = evaluate_league("sub/t.db", 8)
+    assert "main@544" in out["members"] and out["step"] >= 768
+    monkeypatch.chdir(tmp_path / "work" / "sub")
+    assert evaluate_league(league_db, 8, record=False)["members"] == out["members"]
+    ref = tmp_path / "ref.db"
+    run_league(cfg, ref)
+    a, b = table(ref), table(league_db)
+    assert a[0] == b[0] and a[1] == b[1] and a[3] == b[3]
+
+
+def test_printed_next_commands_run_as_printed(tmp_path, capsys):
+    from arena.cli import main
+
+    folder = tmp_path / "the league's runs"
+    folder.mkdir()
+    cfg = write_config(folder, steps=256)
+    db = folder / "a b.db"
+    assert main(["league", "run", str(cfg), "--db", str(db), "--quiet", "--no-report"]) == 0
+    out = capsys.readouterr().out
+    commands = [shlex.split(line) for line in out.split("\nnext:\n")[1].splitlines()]
+    kinds = [argv[1] for argv in commands]
+    assert kinds[:3] == ["league", "league", "report"] and "eval" in kinds, out
+    for argv in commands:
+        assert argv[0] == "arena"
+        if argv[1] == "eval":
+            argv += ["--games", "20"]
+        if argv[1] in ("league", "eval"):
+            assert main(argv[1:]) == 0, capsys.readouterr().err
+        elif argv[1] == "play":
+            assert argv[-1] == f"{db}:" + argv[-1].rsplit(":", 1)[1]
+        elif argv[1] == "report":
+            assert argv[2] == str(db) and argv[4] == str(folder / "a b_report")
 
 
 def test_corrupt_store_is_one_line_error(tmp_path):
