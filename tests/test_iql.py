@@ -10,6 +10,7 @@ few seconds of training beat that.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 import games
@@ -88,3 +89,34 @@ def test_tic_tac_toe_self_play_beats_random():
     as_second = play(game, [UniformRandom(), learner], 1000, seed=2, batch=250, rotate=False)
     assert not_lost(as_first, 0) >= 0.95
     assert not_lost(as_second, 1) >= 0.85
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(hidden=[-4]), r"hidden=\[-4\] is not valid"),
+        (dict(hidden=[200_000]), "hidden"),
+        (dict(batch_size=0), "batch_size=0 is not valid"),
+        (dict(loss="l7"), "loss='l7' is not valid"),
+        (dict(lr=float("nan")), "lr=nan is not valid"),
+        (dict(gamma=float("nan")), "gamma=nan is not valid"),
+        (dict(steps_per_update=float("inf")), "steps_per_update=inf is not valid"),
+        (dict(buffer_size=10**12), "buffer_size"),
+    ],
+)
+def test_hyperparameters_are_refused_with_one_line(kwargs, match):
+    from agents.base import HyperparameterError
+    from agents.iql import IQLConfig
+
+    with pytest.raises(HyperparameterError, match=match) as info:
+        IQLConfig(**kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_network_size_is_checked_before_building():
+    from agents.base import HyperparameterError
+    from agents.iql import IQL, IQLConfig
+
+    info = games.load("tic_tac_toe").info
+    with pytest.raises(HyperparameterError, match="parameters"):
+        IQL(info, IQLConfig(hidden=(8192, 8192, 8192)), seed=0)

@@ -75,15 +75,21 @@ def test_td_target_and_prosocial_rewards():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        (dict(critic_input="global"), "critic_input 'global' is unknown"),
-        (dict(gamma=1.5), "gamma=1.5 must lie in"),
-        (dict(batch_size=0), "batch_size=0 must be >= 1"),
-        (dict(replay_ratio=0), "replay_ratio=0 must be > 0"),
-        (dict(noise_std=-0.1), "noise_std=-0.1 must be >= 0"),
+        (dict(critic_input="global"), "critic_input='global' is not valid"),
+        (dict(gamma=1.5), r"gamma=1.5 is not valid; give a finite number in \[0, 1\]"),
+        (dict(batch_size=0), "batch_size=0 is not valid"),
+        (dict(replay_ratio=0), "replay_ratio=0 is not valid"),
+        (dict(noise_std=-0.1), "noise_std=-0.1 is not valid"),
+        (dict(lr_actor=float("nan")), "lr_actor=nan is not valid"),
+        (dict(tau=float("nan")), "tau=nan is not valid"),
+        (dict(hidden=[-4]), "hidden=.-4. is not valid"),
+        (dict(batch_size=10**9), "batch_size=1000000000 is not valid"),
     ],
 )
 def test_config_errors_name_the_field(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    from agents.base import HyperparameterError
+
+    with pytest.raises(HyperparameterError, match=match):
         MADDPGConfig(**kwargs)
 
 

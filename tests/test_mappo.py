@@ -278,7 +278,7 @@ def test_three_players_with_one_network_per_seat():
 
 
 def test_bad_config_is_refused_with_the_field_named():
-    with pytest.raises(ValueError, match="activation 'gelu'"):
+    with pytest.raises(ValueError, match="activation='gelu' is not valid"):
         MAPPOConfig(activation="gelu")
     with pytest.raises(ValueError, match="minibatches=0"):
         MAPPOConfig(minibatches=0)
@@ -329,3 +329,22 @@ def test_positive_control_finds_12(seed):
     greedy.load_state_dict(learner.policy_state_dict())
     assert play(game, [greedy], 1, seed, batch=1).returns[0].tolist() == [12.0, 12.0]
     assert play(game, [learner], 400, seed, batch=400).mean_returns()[0] >= 11.5
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(activation="sigmoid"), "activation='sigmoid' is not valid"),
+        (dict(lr_actor=-1), "lr_actor=-1 is not valid"),
+        (dict(lr_actor=float("nan")), "lr_actor=nan is not valid"),
+        (dict(gae_lambda=float("nan")), "gae_lambda=nan is not valid"),
+        (dict(hidden=[-4]), r"hidden=\[-4\] is not valid"),
+        (dict(hidden=[10**6]), "hidden"),
+    ],
+)
+def test_hyperparameters_raise_one_line_arena_errors(kwargs, match):
+    from agents.base import HyperparameterError
+
+    with pytest.raises(HyperparameterError, match=match) as info:
+        MAPPOConfig(**kwargs)
+    assert "\n" not in str(info.value)

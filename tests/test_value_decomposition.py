@@ -320,7 +320,7 @@ def test_freeze_is_unaffected_by_learning(name):
 
 @pytest.mark.parametrize("cls", [VDN, QMIX])
 def test_team_learners_refuse_non_cooperative_games_and_foreign_seats(cls):
-    with pytest.raises(ValueError, match="not cooperative"):
+    with pytest.raises(ValueError, match="needs a cooperative game"):
         cls(games.load("matrix:prisoners_dilemma").info)
     learner = cls(games.load("matrix:climbing").info)
     r = _synthetic_rollout()
