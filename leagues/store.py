@@ -1075,6 +1075,11 @@ def _fsync_dir(d: Path) -> None:
 
 def _create(path: Path) -> None:
     """Build a new store in a temporary file beside ``path`` and rename it into place."""
+    # Leftovers of a creation that was killed (we hold the writer's lock: none is running).
+    ours = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{8}}\.tmp(-journal)?")
+    for p in path.parent.iterdir():
+        if ours.fullmatch(p.name) and p.is_file() and not p.is_symlink():
+            p.unlink(missing_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         conn = sqlite3.connect(tmp, isolation_level=None)
