@@ -158,9 +158,10 @@ class League:
         # store, its lock and its weights folder beside it all follow from this path.
         db = Path(db_path) if db_path else config_path.with_name(f"{cfg.league.name}.db")
         db = db.expanduser().resolve()
-        # CHECK_FITS: a learner whose algorithm does not fit the game fails before any store exists.
-        _check_fits(cfg)
-        store = Store.open(db, create=True)  # a writer's open verifies every recorded file
+        # load_config checked that each learner fits the game, so a league that cannot
+        # run fails before any store exists. A writer's open verifies every recorded
+        # file; nothing is cleaned up before the config is known to be this league's.
+        store = Store.open(db, create=True, clean=False)
         try:
             existing = store.config()
             if existing is None:
@@ -172,6 +173,7 @@ class League:
 
                 stored = config_to_dict(config_from_dict(existing[1], str(db), check_game=False))
                 _check_same_league(stored, config_to_dict(cfg), config_path, db)
+            store.cleaned = store.remove_orphans()
             return cls(cfg, store, device, backend)
         except BaseException:
             store.close()
@@ -383,6 +385,9 @@ class League:
             self.store.save_learner_state(
                 slot.name, slot.step, ckpt, {"round_seed": seed}, slot.counters()
             )
+        # The checkpoint this round superseded is no row's any more: remove it now,
+        # not at the next open (which may be a resume the store refuses).
+        self.store.remove_orphans()
         return RoundReport(
             slot.name,
             slot.step,
@@ -690,18 +695,6 @@ def _crash_point(phase: str, round_index: int) -> None:
     if spec and point in spec.split(","):
         while True:
             time.sleep(0.01)
-
-
-def _check_fits(cfg: LeagueConfig) -> None:
-    """``agents.registry.check_fits(algorithm, game_info)`` for each learner, where it exists."""
-    from agents import registry
-
-    check_fits = getattr(registry, "check_fits", None)
-    if check_fits is None:
-        return
-    info = games.load(cfg.league.game).info
-    for lc in cfg.learners:
-        check_fits(lc.algorithm, info)
 
 
 def _check_same_league(stored: dict, current: dict, config_path: Path, db: Path) -> None:

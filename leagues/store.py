@@ -294,11 +294,19 @@ class Store:
     # -- opening -------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike, create: bool = False, readonly: bool = False) -> Store:
+    def open(
+        cls,
+        path: str | os.PathLike,
+        create: bool = False,
+        readonly: bool = False,
+        clean: bool = True,
+    ) -> Store:
         """Open (or with ``create=True`` create) the store at ``path``.
 
-        A writer verifies every recorded file (:meth:`verify`) and then removes
-        the files it wrote that no row refers to (:attr:`cleaned`).
+        A writer verifies every recorded file (:meth:`verify`) and then, unless
+        ``clean=False`` (the caller has more to check first and calls
+        :meth:`remove_orphans` itself), removes the files it wrote that no row
+        refers to (:attr:`cleaned`).
 
         Raises:
             StoreError: no such file, not SQLite, truncated or corrupt, not an
@@ -330,7 +338,7 @@ class Store:
             _check_writable(path)
             lock_fd = _lock(path)
         try:
-            store = cls._open_locked(path, create, readonly, lock_fd)
+            store = cls._open_locked(path, create, readonly, lock_fd, clean)
         except BaseException:
             if lock_fd is not None:
                 _unlock(path, lock_fd)
@@ -338,7 +346,9 @@ class Store:
         return store
 
     @classmethod
-    def _open_locked(cls, path: Path, create: bool, readonly: bool, lock_fd: int | None) -> Store:
+    def _open_locked(
+        cls, path: Path, create: bool, readonly: bool, lock_fd: int | None, clean: bool
+    ) -> Store:
         exists = path.exists()
         if exists:
             _check_header(path)
@@ -358,7 +368,8 @@ class Store:
                 raise _sqlite_error(path, e) from None
             if not readonly:
                 store.verify()  # before anything is deleted
-                store.cleaned = store.remove_orphans()
+                if clean:
+                    store.cleaned = store.remove_orphans()
         except BaseException:
             if store is not None:
                 store._conn.close()
