@@ -846,6 +846,10 @@ def report_command(args) -> int:
     if not os.path.exists(db):
         raise FileNotFoundError(f"{db}: no such league database; give the .db file of a league run")
     out = args.out or os.path.splitext(db)[0] + "_report"
+    if os.path.exists(out) and not os.path.isdir(out):
+        from games.core import ArenaError
+
+        raise ArenaError(f"--out {out}: a file, not a folder; give a folder for the report")
     data = load_report_data(db)
     html_path, md_path = write_report(data, out)
     print(f"report: {html_path}")

@@ -240,136 +240,144 @@ def _db(d: Path) -> str:
     return str(d / "b" / "l.db")
 
 
-CASES: dict[str, Case] = {
+def _train(*args: str) -> Case:
+    return lambda d: ["train", *args, "--out", str(d / "o")]
+
+
+def _eval_random(*args: str) -> Case:
+    return lambda d: ["eval", "random", "--game", "kuhn_poker", *args]
+
+
+def _show(spec: str) -> Case:
+    return lambda d: ["games", "show", spec]
+
+
+REPEATED = (
+    'name = "r"\nplayers = 2\nactions = [2, 2]\nzero_sum_payoff = [[1, -1], [-1, 1]]\n'
+    "[repeated]\nhorizon = 1000000000\n"
+)
+
+# case: (what the one line must name, the command)
+CASES: dict[str, tuple[str, Case]] = {
     # unknown things and missing paths
-    "unknown game": lambda d: ["games", "show", "kuhn_pokr"],
-    "missing league config": lambda d: ["league", "run", str(d / "nope.toml")],
-    "missing db": lambda d: ["league", "ratings", str(d / "nope.db")],
-    "db is a text file": lambda d: ["league", "status", str(_file(d / "t.db", "hello"))],
-    "empty db file for eval": lambda d: ["league", "eval", str(_file(d / "e.db", b""))],
-    "no such member": lambda d: [
-        "eval",
-        f"{_db(d)}:nobody",
-        "--game",
-        "matrix:rock_paper_scissors",
-    ],
-    "malformed toml": lambda d: ["league", "run", str(_file(d / "m.toml", "[league\nname = 1\n"))],
-    # code from data
-    "pettingzoo os.system on the CLI": lambda d: ["games", "show", HOSTILE_GAME],
-    "pettingzoo os.system in a league TOML": _toml(game=HOSTILE_GAME.replace("'", "\\'")),
-    "pettingzoo os.system in a crafted db (ratings)": _db_with_game(HOSTILE_GAME),
-    # algorithms that do not fit the game
-    "train qmix on tic_tac_toe": lambda d: ["train", "qmix", "tic_tac_toe", "--out", str(d / "o")],
-    "train vdn on kuhn_poker": lambda d: ["train", "vdn", "kuhn_poker", "--out", str(d / "o")],
-    "train mappo on control:rendezvous": lambda d: [
-        "train",
-        "mappo",
-        "control:rendezvous",
-        "--out",
-        str(d / "o"),
-    ],
-    "league qmix on rps": _toml(algorithm="qmix"),
-    # hyperparameters
-    "hidden=[-4]": _toml(learner_extra="config = { hidden = [-4] }"),
-    "lr_actor=-1": _toml(learner_extra="config = { lr_actor = -1.0 }"),
-    "lr_actor=nan": _toml(learner_extra="config = { lr_actor = nan }"),
-    "activation=sigmoid": _toml(learner_extra='config = { activation = "sigmoid" }'),
-    "iql batch_size=0": _toml(algorithm="iql", learner_extra="config = { batch_size = 0 }"),
-    "iql loss=l7": _toml(algorithm="iql", learner_extra='config = { loss = "l7" }'),
-    # non-finite and absurd numbers
-    "past_prob=nan": _toml(matchmaking_extra="past_prob = nan"),
-    "initial=inf": _toml(ratings_extra="initial = inf"),
-    "elo_k=nan": _toml(ratings_extra="elo_k = nan"),
-    "payoff_decay=-inf": _toml(matchmaking_extra="payoff_decay = -inf"),
-    "games_per_pair=10**12": _toml(games_per_pair=10**12),
-    "batch=10**12": _toml(batch=10**12),
-    "rollout_len=10**8": _toml(rollout_len=10**8),
-    "steps=-5": _toml(steps=-5),
-    "device cuda:0": _toml(league_extra='device = "cuda:0"'),
-    "device mps": _toml(league_extra='device = "mps"'),
-    "league name with a slash": _toml(name="a/b"),
-    "league name ..": _toml(name=".."),
-    "deeply nested league TOML": _deep_toml,
-    # games
-    "goofspiel(num_cards=100000)": lambda d: ["games", "show", "goofspiel(num_cards=100000)"],
-    "blotto(coins=100000)": lambda d: ["games", "show", "blotto(coins=100000)"],
-    "openspiel parameter typo": lambda d: ["games", "show", "kuhn_poker(players=x)"],
-    "repeated game horizon 10**9": _game_toml(
-        'name = "r"\nplayers = 2\nactions = [2, 2]\nzero_sum_payoff = [[1, -1], [-1, 1]]\n'
-        "[repeated]\nhorizon = 1000000000\n"
+    "unknown game": ("kuhn_poker", _show("kuhn_pokr")),
+    "missing league config": ("nope.toml", lambda d: ["league", "run", str(d / "nope.toml")]),
+    "missing db": ("nope.db", lambda d: ["league", "ratings", str(d / "nope.db")]),
+    "db is a text file": (
+        "not an SQLite file",
+        lambda d: ["league", "status", str(_file(d / "t.db", "hello"))],
     ),
-    "deeply nested game TOML": _deep_game_toml,
+    "empty db file for eval": (
+        "empty file",
+        lambda d: ["league", "eval", str(_file(d / "e.db", b""))],
+    ),
+    "no such member": (
+        "nobody",
+        lambda d: ["eval", f"{_db(d)}:nobody", "--game", "matrix:rock_paper_scissors"],
+    ),
+    "malformed toml": (
+        "malformed TOML",
+        lambda d: ["league", "run", str(_file(d / "m.toml", "[league\nname = 1\n"))],
+    ),
+    # code from data
+    "pettingzoo os.system on the CLI": ("ARENA_PETTINGZOO_MODULES", _show(HOSTILE_GAME)),
+    "pettingzoo os.system in a league TOML": ("ARENA_PETTINGZOO_MODULES", _toml(game=HOSTILE_GAME)),
+    "pettingzoo os.system in a crafted db": (
+        "ARENA_PETTINGZOO_MODULES",
+        _db_with_game(HOSTILE_GAME),
+    ),
+    # algorithms that do not fit the game
+    "train qmix on tic_tac_toe": ("cooperative", _train("qmix", "tic_tac_toe")),
+    "train vdn on kuhn_poker": ("cooperative", _train("vdn", "kuhn_poker")),
+    "train mappo on control:rendezvous": ("maddpg", _train("mappo", "control:rendezvous")),
+    "league qmix on rps": ("learner[0].algorithm", _toml(algorithm="qmix")),
+    # hyperparameters
+    "hidden=[-4]": ("hidden", _toml(learner_extra="config = { hidden = [-4] }")),
+    "hidden too big for memory": (
+        "parameters",
+        _toml(learner_extra="config = { hidden = [8192, 8192, 8192] }"),
+    ),
+    "lr_actor=-1": ("lr_actor", _toml(learner_extra="config = { lr_actor = -1.0 }")),
+    "lr_actor=nan": ("lr_actor", _toml(learner_extra="config = { lr_actor = nan }")),
+    "activation=sigmoid": (
+        "activation",
+        _toml(learner_extra='config = { activation = "sigmoid" }'),
+    ),
+    "iql batch_size=0": (
+        "batch_size",
+        _toml(algorithm="iql", learner_extra="config = { batch_size = 0 }"),
+    ),
+    "iql loss=l7": ("loss", _toml(algorithm="iql", learner_extra='config = { loss = "l7" }')),
+    # non-finite and absurd numbers
+    "past_prob=nan": ("past_prob", _toml(matchmaking_extra="past_prob = nan")),
+    "initial=inf": ("initial", _toml(ratings_extra="initial = inf")),
+    "elo_k=nan": ("elo_k", _toml(ratings_extra="elo_k = nan")),
+    "payoff_decay=-inf": ("payoff_decay", _toml(matchmaking_extra="payoff_decay = -inf")),
+    "games_per_pair=10**12": ("games_per_pair", _toml(games_per_pair=10**12)),
+    "batch=10**12": ("league.batch", _toml(batch=10**12)),
+    "rollout_len=10**8": ("league.rollout_len", _toml(rollout_len=10**8)),
+    "one rollout too big for memory": ("GiB", _toml(rollout_len=100_000, batch=65_536)),
+    "steps=-5": ("league.steps", _toml(steps=-5)),
+    "device cuda:0": ("league.device", _toml(league_extra='device = "cuda:0"')),
+    "device mps": ("league.device", _toml(league_extra='device = "mps"')),
+    "league name with a slash": ("league.name", _toml(name="a/b")),
+    "league name ..": ("league.name", _toml(name="..")),
+    "league name empty": ("league.name", _toml(name="")),
+    "league name with NUL": ("league.name", _toml(name="a\\u0000b")),
+    "deeply nested league TOML": ("nested too deeply", _deep_toml),
+    # games
+    "goofspiel(num_cards=100000)": ("limit", _show("goofspiel(num_cards=100000)")),
+    "blotto(coins=100000)": ("actions", _show("blotto(coins=100000)")),
+    "openspiel parameter of the wrong type": ("integer", _show("kuhn_poker(players=x)")),
+    "openspiel parameter out of range": ("kuhn_poker", _show("kuhn_poker(players=99)")),
+    "catalog game too big": ("limit", _show("matrix:pure_coordination(n=100000)")),
+    "catalog horizon 10**9": (
+        "horizon",
+        _show("matrix:iterated_prisoners_dilemma(horizon=1000000000)"),
+    ),
+    "repeated game horizon 10**9": ("horizon", _game_toml(REPEATED)),
+    "deeply nested game TOML": ("nested too deeply", _deep_game_toml),
     # train and eval arguments
-    "train --steps 0": lambda d: [
-        "train",
-        "iql",
-        "tic_tac_toe",
-        "--steps",
-        "0",
-        "--out",
-        str(d / "o"),
-    ],
-    "train --batch 10**11": lambda d: [
-        "train",
-        "iql",
-        "tic_tac_toe",
-        "--batch",
-        str(10**11),
-        "--out",
-        str(d / "o"),
-    ],
-    "train --out /etc/passwd": lambda d: ["train", "iql", "tic_tac_toe", "--out", "/etc/passwd"],
-    "eval --games 0": lambda d: ["eval", "random", "--game", "kuhn_poker", "--games", "0"],
-    "eval --games -5": lambda d: ["eval", "random", "--game", "kuhn_poker", "--games", "-5"],
-    "eval --games 10**12": lambda d: [
-        "eval",
-        "random",
-        "--game",
-        "kuhn_poker",
-        "--games",
-        str(10**12),
-    ],
-    "eval --budget nan": lambda d: [
-        "eval",
-        "random",
-        "--game",
-        "kuhn_poker",
-        "--nash",
-        "--budget",
-        "nan",
-    ],
+    "train --steps 0": ("--steps", _train("iql", "tic_tac_toe", "--steps", "0")),
+    "train --batch 10**11": ("--batch", _train("iql", "tic_tac_toe", "--batch", str(10**11))),
+    "train --batch -3": ("--batch", _train("iql", "tic_tac_toe", "--batch", "-3")),
+    "train on cuda:0": ("CUDA", _train("iql", "tic_tac_toe", "--device", "cuda:0")),
+    "train --out /etc/passwd": (
+        "not a folder",
+        lambda d: ["train", "iql", "tic_tac_toe", "--out", "/etc/passwd"],
+    ),
+    "eval --games 0": ("--games", _eval_random("--games", "0")),
+    "eval --games -5": ("--games", _eval_random("--games", "-5")),
+    "eval --games 10**12": ("--games", _eval_random("--games", str(10**12))),
+    "eval --budget nan": ("--budget", _eval_random("--nash", "--budget", "nan")),
     # checkpoints
-    "spec.json is a list": _checkpoint([1, 2]),
-    "spec.json is a string": _checkpoint('"mappo"'),
-    "spec.json is a number": _checkpoint("3"),
-    "spec.json misses keys": _checkpoint({"algorithm": "mappo"}),
-    "spec.json hidden=[200000,200000]": _spec_edit(hidden=[200000, 200000]),
-    "weights symlinked to /dev/zero": _weights_dev_zero,
+    "spec.json is a list": ("not an object", _checkpoint([1, 2])),
+    "spec.json is a string": ("not an object", _checkpoint('"mappo"')),
+    "spec.json is a number": ("not an object", _checkpoint("3")),
+    "spec.json misses keys": ("lacks", _checkpoint({"algorithm": "mappo"})),
+    "spec.json config is a list": (
+        "spec",
+        _checkpoint({"format": 1, "algorithm": "iql", "config": [], "game": "g", "info": {}}),
+    ),
+    "spec.json hidden=[200000,200000]": ("hidden", _spec_edit(hidden=[200000, 200000])),
+    "weights symlinked to /dev/zero": ("not a regular file", _weights_dev_zero),
     # stores and their folders
-    "files folder is a regular file": _files_is_a_file,
-    "files folder holds a user's files": _files_folder_not_ours,
-    "resume with another config": _resume_changed_config,
-    "report --out is a file": lambda d: [
-        "report",
-        _db(d),
-        "--out",
-        str(_file(d / "out.txt")),
-    ],
+    "files folder is a regular file": ("not a folder", _files_is_a_file),
+    "files folder holds a user's files": ("did not make", _files_folder_not_ours),
+    "resume with another config": ("differs", _resume_changed_config),
+    "report --out is a file": (
+        "not a folder",
+        lambda d: ["report", _db(d), "--out", str(_file(d / "out.txt"))],
+    ),
     # the viewer checks its screenshot path before opening a window
-    "screenshot into a file's folder": lambda d: [
-        "play",
-        "tic_tac_toe",
-        "--screenshot",
-        str(_file(d / "plain") / "s.png"),
-    ],
-    "screenshot is a folder": lambda d: [
-        "watch",
-        "tic_tac_toe",
-        "random",
-        "random",
-        "--screenshot",
-        str(d),
-    ],
+    "screenshot into a file's folder": (
+        "not a folder",
+        lambda d: ["play", "tic_tac_toe", "--screenshot", str(_file(d / "plain") / "s.png")],
+    ),
+    "screenshot is a folder": (
+        ".png",
+        lambda d: ["watch", "tic_tac_toe", "random", "random", "--screenshot", str(d)],
+    ),
 }
 
 
@@ -380,7 +388,8 @@ def test_hostile_input_is_one_line_and_exit_2(case, base_league, tmp_path, capsy
     shutil.copytree(base_league, tmp_path / "b")
     if os.path.exists(MARKER):
         os.remove(MARKER)
-    argv = CASES[case](tmp_path)
+    needle, build = CASES[case]
+    argv = build(tmp_path)
     before_store = store_table(tmp_path / "b" / "l.db")
     before = tree(tmp_path)
     capsys.readouterr()
@@ -392,6 +401,7 @@ def test_hostile_input_is_one_line_and_exit_2(case, base_league, tmp_path, capsy
     assert rc == 2, f"{case}: exit {rc}, stderr {err!r}"
     assert len(lines) == 1 and lines[0].startswith("arena: error: "), f"{case}: {err!r}"
     assert "Traceback" not in err
+    assert needle in lines[0], f"{case}: the line does not name {needle!r}: {lines[0]}"
     after = tree(tmp_path)
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     assert not changed, f"{case}: files changed: {changed[:5]}"
@@ -426,3 +436,14 @@ def test_a_report_of_a_crafted_db_runs_no_code(base_league, tmp_path, monkeypatc
     argv = _db_with_game(HOSTILE_GAME)(tmp_path)
     assert main(["report", argv[2], "--out", str(tmp_path / "rep")]) in (0, 2)
     assert not os.path.exists(MARKER)
+
+
+def test_weights_over_the_size_limit_are_refused_before_reading(tmp_path, capsys, monkeypatch):
+    import agents.checkpoint
+
+    ck = _good_checkpoint(tmp_path)
+    monkeypatch.setattr(agents.checkpoint, "MAX_WEIGHTS_BYTES", 16)
+    capsys.readouterr()
+    assert main(["eval", str(ck), "--game", "matrix:rock_paper_scissors", "--games", "4"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "limit" in lines[0]
