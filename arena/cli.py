@@ -156,8 +156,15 @@ def cmd_eval(args) -> int:
     return eval_command(args)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's one-line errors (argparse prints its usage first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"arena: error: {message}; see '{self.prog} --help'\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="arena",
         description="A self-play league for game theory: train, rate, measure against Nash, play.",
     )

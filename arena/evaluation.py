@@ -834,7 +834,12 @@ def league_eval_command(args) -> int:
     """``arena league eval DB [--games N] [--json]``."""
     import json
 
-    out = evaluate_league(args.db, getattr(args, "games", None))
+    games = getattr(args, "games", None)
+    if games is not None:
+        from arena.rollout import MAX_GAMES, check_count
+
+        check_count("--games", games, 1, MAX_GAMES, "(games per pair)")
+    out = evaluate_league(args.db, games)
     if getattr(args, "json", False):
         print(json.dumps(out, indent=2))
         return 0
@@ -923,7 +928,9 @@ def evaluate_population(
             if i != j or game.info.kind == COOPERATIVE
         ]
         if backend is None:
-            results = [play(game, [policies[i], policies[j]], n, seed + 7919 * i + j) for i, j in pairs]
+            results = [
+                play(game, [policies[i], policies[j]], n, seed + 7919 * i + j) for i, j in pairs
+            ]
         else:
             from arena.backends import Match
 

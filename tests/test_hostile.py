@@ -350,6 +350,13 @@ CASES: dict[str, tuple[str, Case]] = {
     "eval --games -5": ("--games", _eval_random("--games", "-5")),
     "eval --games 10**12": ("--games", _eval_random("--games", str(10**12))),
     "eval --budget nan": ("--budget", _eval_random("--nash", "--budget", "nan")),
+    "league eval --games 0": ("--games", lambda d: ["league", "eval", _db(d), "--games", "0"]),
+    "league eval --games 10**12": (
+        "--games",
+        lambda d: ["league", "eval", _db(d), "--games", str(10**12)],
+    ),
+    "a number that is not one": ("invalid int value", _eval_random("--games", "many")),
+    "an unknown command": ("invalid choice", lambda d: ["bogus"]),
     # checkpoints
     "spec.json is a list": ("not an object", _checkpoint([1, 2])),
     "spec.json is a string": ("not an object", _checkpoint('"mappo"')),
@@ -394,7 +401,10 @@ def test_hostile_input_is_one_line_and_exit_2(case, base_league, tmp_path, capsy
     before = tree(tmp_path)
     capsys.readouterr()
 
-    rc = main(argv)
+    try:
+        rc = main(argv)
+    except SystemExit as e:  # argparse's own errors exit from inside main
+        rc = e.code
 
     err = capsys.readouterr().err
     lines = err.strip().splitlines()
