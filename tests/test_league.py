@@ -115,8 +115,9 @@ def test_resume_refuses_another_config(tmp_path):
         League.open(other, tmp_path / "x.db")
 
 
-def _kill_run(cfg: Path, db: Path, kill_at: str | None):
-    env = dict(os.environ)
+def _kill_run(cfg: Path, db: Path, kill_at: str | None, **env):
+    """``arena league run`` in a subprocess (``kill_at``: ARENA_KILL_AT; ``env``: more hooks)."""
+    env = dict(os.environ, **env)
     env.pop("ARENA_KILL_AT", None)
     if kill_at:
         env["ARENA_KILL_AT"] = kill_at
@@ -125,7 +126,7 @@ def _kill_run(cfg: Path, db: Path, kill_at: str | None):
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=300,  # a safety net only: every run here ends in seconds
     )
 
 
@@ -323,6 +324,49 @@ def test_sigterm_stops_cleanly_after_the_round(tmp_path):
     ref = tmp_path / "ref.db"
     assert _kill_run(cfg, ref, None).returncode == 0
     assert table(ref)[1] == table(db)[1]
+
+
+def _committed(db: Path):
+    s = Store.open(db, readonly=True)
+    try:
+        s.verify()
+        st = s.learner_state("main")
+        matches = [(r.step, r.seats, r.returns, r.seed, r.tag) for r in s.matches()]
+        return st.counters["round"], st.step, matches
+    finally:
+        s.close()
+
+
+def test_sigterm_in_a_phase_that_never_ends_drops_the_round_and_resumes_identically(tmp_path):
+    cfg = write_config(tmp_path, steps=1536)
+    db = tmp_path / "s.db"
+    # The third round (index 2) hangs while collecting; SIGTERM arrives just before.
+    r = _kill_run(cfg, db, None, ARENA_SIGTERM_AT="collect:2", ARENA_HANG_AT="collect:2")
+    assert r.returncode == 0, r.stderr
+    assert "round in flight was dropped" in r.stdout
+    assert "Traceback" not in r.stderr
+    rounds, step, _ = _committed(db)
+    assert rounds == 2 and 0 < step < 1536  # rounds 0 and 1 committed, none of round 2
+    assert not (tmp_path / "s_report").exists()  # a stop writes no report
+    # Resuming finishes the league exactly like an uninterrupted run.
+    assert _kill_run(cfg, db, None).returncode == 0
+    ref = tmp_path / "ref.db"
+    assert _kill_run(cfg, ref, None).returncode == 0
+    assert _committed(db) == _committed(ref)
+
+
+def test_a_second_sigterm_aborts_the_round_at_once(tmp_path):
+    cfg = write_config(tmp_path, steps=1536)
+    db = tmp_path / "s.db"
+    # Two SIGTERMs in the second round (index 1; its files point comes after its
+    # round counter moved to 2): alone, the first would let that short round
+    # finish and commit (test_league's test_sigterm_stops_cleanly_after_the_round);
+    # the second drops it.
+    r = _kill_run(cfg, db, None, ARENA_SIGTERM_AT="collect:1,files:2")
+    assert r.returncode == 0, r.stderr
+    assert "round in flight was dropped" in r.stdout
+    rounds, step, _ = _committed(db)
+    assert rounds == 1 and 0 < step < 1536
 
 
 ROLES = """
