@@ -116,32 +116,42 @@ class Learner(Policy, Protocol):
     """A policy that learns from rollouts, freezes snapshots and checkpoints.
 
     Every learner module defines ``NAME`` (e.g. ``"iql"``), a frozen config
-    dataclass, and a class with this interface, constructed as
-    ``Learner(info: GameInfo, config, seed: int, device: str = "cpu")``.
+    dataclass (in :mod:`agents.configs`), and a class with this interface,
+    constructed as ``Learner(info: GameInfo, config, seed: int, device: str = "cpu")``.
+
+    This is everything ``arena`` and ``leagues`` use of a learner;
+    :func:`agents.testing.check_learner` checks each promise for every
+    registered algorithm.
     """
 
+    NAME: str
+    """The algorithm's name in :data:`agents.registry.ALGORITHMS` (checkpoints record it)."""
     info: GameInfo
+    """The game the networks are sized for."""
     config: Any
+    """The frozen config dataclass (checkpoints record ``dataclasses.asdict`` of it)."""
 
     def learn(self, rollout: Rollout) -> dict[str, float]:
-        """Consume one rollout; return metrics (losses, epsilon, ...)."""
+        """Consume one rollout; return metrics (losses, epsilon, ...) as plain floats."""
         ...
 
     def freeze(self) -> Policy:
         """A frozen policy with copied weights (later learning does not change it)."""
         ...
 
-    def state_dict(self) -> dict[str, Any]:
-        """Tensors (weights, optimizer moments) and plain numbers for checkpoints."""
+    def policy_state_dict(self) -> dict[str, Any]:
+        """Only the tensors needed to act: what league snapshots store."""
         ...
 
-    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+    def state_dict(self) -> dict[str, Any]:
+        """Every tensor of the learner (weights, optimizer moments, counters, RNG states):
+        what a checkpoint stores to resume."""
+        ...
 
-
-def masked_probs_check(probs: np.ndarray, legal: np.ndarray) -> None:
-    """Assert the contract every policy keeps: illegal actions get exactly 0."""
-    if np.any(probs[~legal] != 0):
-        raise AssertionError("a policy gave an illegal action non-zero probability")
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Load :meth:`state_dict` output, or only the :meth:`policy_state_dict` subset
+        (then the rest keeps its values)."""
+        ...
 
 
 def sample_from_probs(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
