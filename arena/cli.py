@@ -122,11 +122,23 @@ def cmd_solve(args) -> int:
         pg = getattr(game, "pyspiel_game", None)
         if pg is None or game.info.dynamics != "simultaneous" or game.info.max_episode_length != 1:
             raise games.GameError(
-                f"{args.spec}: 'arena solve' takes normal-form games (matrix:NAME, a .toml file, matrix_* or nfg_game)"
+                f"{args.spec}: 'arena solve' takes normal-form games (matrix:NAME, a .toml or .nfg file, matrix_* or nfg_game)"
             )
         game = from_openspiel(pg, name=args.spec)
     profiles = solve(game, args.method)
-    out = {"game": args.spec, "method": args.method or "auto"}
+    method = profiles[0]["method"]
+    # what the whole list guarantees, and (vertex) its maximal cliques, once for the list
+    common = {"guarantee": profiles[0]["guarantee"]}
+    if "degenerate" in profiles[0]:
+        common["degenerate"] = profiles[0]["degenerate"]
+    if "cliques" in profiles[0]:
+        ids = sorted({c for prof in profiles for c in prof["cliques"]})
+        common["cliques"] = [[i for i, p in enumerate(profiles) if c in p["cliques"]] for c in ids]
+    profiles = [
+        {k: v for k, v in p.items() if k not in ("guarantee", "degenerate", "cliques")}
+        for p in profiles
+    ]
+    out = {"game": args.spec, "method": method, "method_given": args.method is not None, **common}
     if len(profiles) == 1:
         out.update(profiles[0])
     else:
@@ -134,12 +146,30 @@ def cmd_solve(args) -> int:
     if args.json:
         _print_json(out)
         return 0
-    print(f"{args.spec}: {len(profiles)} solution(s) by {out['method']}")
+    how = "" if args.method else " (the default for this game)"
+    print(f"{args.spec}: {len(profiles)} solution(s) by {method}{how}")
+    print(f"  guarantee: {common['guarantee']}")
+    if common.get("degenerate"):
+        what = (
+            "equilibria within a clique of several form a continuum"
+            if method == "vertex"
+            else "support enumeration may miss equilibria; use --method vertex"
+        )
+        print(
+            f"  degenerate game (a strategy has more pure best responses than its support size): {what}"
+        )
     for i, prof in enumerate(profiles):
         strat = "  ".join("[" + ", ".join(f"{p:.4f}" for p in s) + "]" for s in prof["strategies"])
         # fixed point up to 1e9; beyond, 4 significant digits (payoffs may reach 1e308)
         vals = ", ".join(f"{v:.4f}" if abs(v) < 1e9 else f"{v:.4g}" for v in prof["values"])
-        print(f"  #{i}: strategies {strat}  values ({vals})  nash_gap {prof['nash_gap']:.2e}")
+        kind = f" ({prof['method']})" if prof["method"] != method else ""
+        print(f"  #{i}{kind}: strategies {strat}  values ({vals})  nash_gap {prof['nash_gap']:.2e}")
+    if any(len(c) > 1 for c in common.get("cliques", [])):
+        cliques = ", ".join("{" + ", ".join(f"#{i}" for i in c) + "}" for c in common["cliques"])
+        print(
+            "  maximal cliques (any mix of a clique's row strategies with any mix of its "
+            f"column strategies is an equilibrium): {cliques}"
+        )
     return 0
 
 
@@ -177,12 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(func=cmd_games)
 
     s = sub.add_parser("solve", help="equilibria of a normal-form game")
-    s.add_argument("spec", help="matrix:NAME, a .toml file, matrix_rps, nfg_game(...)")
+    s.add_argument("spec", help="matrix:NAME, a .toml or .nfg file, matrix_rps, nfg_game(...)")
     s.add_argument(
         "--method",
-        choices=["lp", "support", "replicator", "alpharank"],
+        choices=["lp", "vertex", "support", "replicator", "alpharank"],
         default=None,
-        help="default: lp for two-player zero-sum, support enumeration for other two-player games, replicator dynamics for n players",
+        help="default: lp for two-player zero-sum, vertex enumeration (all extreme equilibria) "
+        "for other two-player games, replicator dynamics plus all pure equilibria for n players",
     )
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_solve)

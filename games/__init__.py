@@ -6,6 +6,7 @@
   ``"goofspiel(num_cards=4)"``, ``"nfg_game(filename=...)"``;
 * ``"matrix:NAME"`` or ``"matrix:NAME(key=value,...)"`` for the catalog;
 * a path to a ``.toml`` matrix-game file;
+* a path to a Gambit ``.nfg`` normal-form file (read by OpenSpiel's parser);
 * ``"control:NAME"`` for small continuous-action tasks;
 * ``"pettingzoo:MODULE.ENV(key=value,...)"`` for PettingZoo parallel envs.
 """
@@ -80,11 +81,13 @@ def load(spec: str) -> Game:
     spec = spec.strip()
     if spec in _CACHE:
         return _CACHE[spec]
-    cacheable = not spec.endswith(".toml")
+    cacheable = not spec.endswith((".toml", ".nfg"))
     if spec.startswith("matrix:"):
         from games.catalog import load_catalog
 
         game = load_catalog(spec[len("matrix:") :])
+    elif spec.endswith(".nfg"):
+        game = _load_nfg(spec)
     elif spec.endswith(".toml") or os.sep in spec and os.path.exists(spec):
         from games.matrix import load_toml
 
@@ -108,6 +111,45 @@ def load(spec: str) -> Game:
     if cacheable:
         _CACHE[spec] = game
     return game
+
+
+_MAX_NFG_BYTES = 64 * 2**20
+
+
+def _load_nfg(path: str) -> Game:
+    """A Gambit ``.nfg`` file as a matrix game, parsed by ``pyspiel.load_nfg_game``.
+
+    Raises:
+        GameError: the file is missing, unreadable, too large or not NFG text.
+    """
+    import pyspiel
+
+    from games.matrix import from_openspiel
+    from games.openspiel import _quiet_stderr
+
+    if not os.path.isfile(path):
+        raise GameError(f"{path}: no such file; check the path to the Gambit .nfg file")
+    if os.path.getsize(path) > _MAX_NFG_BYTES:
+        raise GameError(
+            f"{path}: {os.path.getsize(path)} bytes, over the limit of {_MAX_NFG_BYTES} for a .nfg file"
+        )
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except UnicodeDecodeError:
+        raise GameError(f"{path}: not UTF-8 text; save the .nfg file as UTF-8") from None
+    except OSError as e:
+        raise GameError(f"{path}: cannot read the .nfg file: {e.strerror}") from None
+    try:
+        with _quiet_stderr():
+            game = pyspiel.load_nfg_game(text)
+    except (pyspiel.SpielError, RuntimeError, ValueError, IndexError) as e:
+        why = " ".join(str(e).split()) or e.__class__.__name__
+        raise GameError(
+            f"{path}: OpenSpiel cannot parse this .nfg file ({why}); it reads Gambit's payoff "
+            'format: NFG 1 R "title" { "P1" "P2" } { 2 2 } then every profile\'s payoffs'
+        ) from None
+    return from_openspiel(game, name=path)
 
 
 def to_pettingzoo(game: Game | str, render_mode: str | None = None):

@@ -15,6 +15,11 @@ Payoffs are tensors ``[P, A_1..A_P]`` (entry ``[i, a_1..a_P]`` is player
 * :func:`support_enumeration`: every equilibrium of a small nondegenerate
   bimatrix game (Nisan et al. 2007, Algorithmic Game Theory, Sec. 3.4;
   von Stengel 2002, Computing equilibria for two-person games).
+* :func:`extreme_equilibria`, :func:`vertex_enumeration`: every extreme
+  equilibrium of a small bimatrix game, degenerate ones included, and the
+  maximal cliques whose convex hulls make up all equilibria (Avis, Rosenberg,
+  Savani & von Stengel 2010).
+* :func:`pure_equilibria`: every pure equilibrium of an ``n``-player game.
 * :func:`replicator_dynamics`, :func:`symmetric_replicator_dynamics`: the
   replicator equation (Taylor & Jonker 1978; Weibull 1995, Evolutionary Game
   Theory, ch. 3 and 5), integrated with RK4.
@@ -39,7 +44,7 @@ from games.core import CONSTANT_SUM, ZERO_SUM, GameError
 # agree across the two players' programs to about 1e-10.
 _HIGHS_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 
-METHODS = ("lp", "support", "replicator", "alpharank")
+METHODS = ("lp", "vertex", "support", "replicator", "alpharank")
 
 
 # ---------------------------------------------------------------------------
@@ -263,6 +268,196 @@ def support_enumeration(
 
 
 # ---------------------------------------------------------------------------
+# Vertex enumeration: every extreme equilibrium, degenerate games included
+
+# Bases tried per polytope, C(m + n, m): 10x10 is 184756 (about 2 s), 12x12 2.7e6.
+MAX_VERTEX_BASES = 10**6
+_BASES_PER_CHUNK = 8192
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtremeEquilibria:
+    """The extreme equilibria of a bimatrix game and how they combine."""
+
+    equilibria: list[tuple[np.ndarray, np.ndarray]]
+    """Every extreme equilibrium ``(x [m], y [n])``."""
+    cliques: list[list[int]]
+    """Maximal cliques as indices into ``equilibria``: each is the set ``X x Y``
+    of pairs of some row vertices ``X`` and column vertices ``Y``, and every
+    ``(conv X, conv Y)`` pair is an equilibrium. The equilibria of the game are
+    exactly the union of these products (Winkels 1979; Avis et al. 2010, Sec. 3)."""
+    degenerate: bool
+    """Some mixed strategy with support size ``k`` has more than ``k`` pure best
+    responses (a point of a best-response polytope with too many labels)."""
+
+
+def _polytope_vertices(M: np.ndarray, tol: float, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Nonzero vertices of ``{z >= 0, M z <= 1}`` (``M [r, d]`` positive, so bounded).
+
+    Every ``d``-subset of the ``d + r`` constraints that is linearly
+    independent is solved with equality; the solutions that satisfy all
+    constraints are the vertices. A vertex is identified by the set of
+    constraints tight at it, so one found from several bases (degenerate
+    vertices) is kept once.
+
+    Returns:
+        ``(z [V, d], tight [V, d + r])``: the vertices and, per vertex, which
+        constraints are tight (columns ``0..d-1``: ``z_k = 0``; then
+        ``(M z)_j = 1``).
+    """
+    r, d = M.shape
+    bases = math.comb(d + r, d)
+    if bases > MAX_VERTEX_BASES:
+        raise GameError(
+            f"{name}: vertex enumeration would try C({d + r}, {d}) = {bases} bases, over the "
+            f"limit of {MAX_VERTEX_BASES}; use --method replicator (or --method lp for a "
+            "zero-sum game)"
+        )
+    G = np.vstack([np.eye(d), M])  # [d + r, d]: the constraints' normals, for the rank check
+    found: dict[bytes, np.ndarray] = {}
+    tight_of: dict[bytes, np.ndarray] = {}
+    # A basis is k rows R of M and k free coordinates F (the other d - k are 0):
+    # M[R, F] z_F = 1, a k x k system (k = 0 is the zero vertex, skipped).
+    for k in range(1, min(d, r) + 1):
+        rows = np.array(list(itertools.combinations(range(r), k)))  # [nR, k]
+        cols = np.array(list(itertools.combinations(range(d), k)))  # [nF, k]
+        num = len(rows) * len(cols)
+        for lo in range(0, num, _BASES_PER_CHUNK):
+            pair = np.arange(lo, min(lo + _BASES_PER_CHUNK, num))
+            R, F = rows[pair // len(cols)], cols[pair % len(cols)]  # [N, k]
+            Ms = M[R[:, :, None], F[:, None, :]]  # [N, k, k]
+            # entries in [1, 3]: |det| under 1e-10 is singular or too
+            # ill-conditioned to give a vertex to 1e-9
+            ok = np.abs(np.linalg.det(Ms)) > 1e-10
+            if not ok.any():
+                continue
+            z_free = np.linalg.solve(Ms[ok], np.ones((int(ok.sum()), k, 1)))[..., 0]
+            z = np.zeros((len(z_free), d))
+            np.put_along_axis(z, F[ok], z_free, axis=1)
+            slack = np.concatenate([z, 1.0 - z @ M.T], axis=1)  # [N_ok, d + r], >= 0 if feasible
+            feasible = np.all(slack >= -tol, axis=1)
+            for zi, si in zip(z[feasible], slack[feasible]):
+                tight = np.abs(si) <= tol
+                key = np.packbits(tight).tobytes()
+                # the tight constraints must pin one point (a vertex, not a face's point)
+                if key not in found and np.linalg.matrix_rank(G[tight], tol=1e-9) == d:
+                    found[key] = zi
+                    tight_of[key] = tight
+    if not found:
+        return np.zeros((0, d)), np.zeros((0, d + r), dtype=bool)
+    keys = sorted(found)
+    return np.array([found[k] for k in keys]), np.array([tight_of[k] for k in keys])
+
+
+def _maximal_bicliques(edges: np.ndarray) -> list[tuple[list[int], list[int]]]:
+    """Maximal bicliques ``(rows, cols)`` of the bipartite graph ``edges [R, C]`` (bool).
+
+    The column sides of maximal bicliques are exactly the nonempty
+    intersections of row neighbourhoods, closed here under pairwise
+    intersection; each one's row side is every row adjacent to all of it.
+    """
+    hoods = {frozenset(np.flatnonzero(row).tolist()) for row in edges if row.any()}
+    frontier = set(hoods)
+    while frontier:
+        new = {a & b for a in frontier for b in hoods} - hoods - {frozenset()}
+        hoods |= new
+        frontier = new
+    out = []
+    for cols in hoods:
+        rows = [i for i in range(edges.shape[0]) if edges[i, sorted(cols)].all()]
+        out.append((rows, sorted(cols)))
+    return sorted(out)
+
+
+def extreme_equilibria(A: np.ndarray, B: np.ndarray, tol: float = 1e-9) -> ExtremeEquilibria:
+    """Every extreme Nash equilibrium of the bimatrix game ``(A, B)``, degenerate or not.
+
+    With payoffs shifted to be positive, the best-response polytopes are
+    ``P = {x >= 0, B^T x <= 1}`` and ``Q = {y >= 0, A y <= 1}``; constraint
+    ``x_i >= 0`` and ``(A y)_i <= 1`` carry label ``i`` (row ``i`` unused or a
+    best response), ``(B^T x)_j <= 1`` and ``y_j >= 0`` label ``m + j``. The
+    extreme equilibria are the vertex pairs ``(x, y) != (0, 0)`` whose tight
+    constraints cover all ``m + n`` labels, normalised to probabilities
+    (Avis, Rosenberg, Savani & von Stengel 2010, "Enumeration of Nash
+    equilibria for two-player games", Econ. Theory 42; Gambit's
+    ``enummixed``). Every vertex is found by solving each ``m``-subset of
+    ``P``'s constraints (``n``-subset of ``Q``'s) with equality, so ties in
+    the payoffs cost nothing in completeness.
+
+    Args:
+        A: row player's payoffs ``[m, n]``.
+        B: column player's payoffs ``[m, n]``.
+        tol: slack under which a constraint counts as tight, after scaling
+            payoffs to ``[1, 3]``.
+
+    Raises:
+        GameError: shapes differ, or ``C(m + n, m)`` exceeds
+            :data:`MAX_VERTEX_BASES` (names the methods to use instead).
+    """
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    if A.ndim != 2 or A.shape != B.shape or A.size == 0:
+        raise GameError(
+            f"extreme_equilibria needs two [m, n] matrices of one shape, got {list(A.shape)} and {list(B.shape)}"
+        )
+    m, n = A.shape
+    name = f"a {m}x{n} game"
+
+    def shifted(M: np.ndarray) -> np.ndarray:  # entries in [1, 3]; equilibria do not change
+        span = float(M.max() - M.min()) or 1.0
+        return 2.0 * (M - M.min()) / span + 1.0
+
+    xs, tight_p = _polytope_vertices(shifted(B).T, tol, name)  # tight: [x_i = 0 | column best]
+    ys, tight_q = _polytope_vertices(shifted(A), tol, name)  # tight: [y_j = 0 | row best]
+    labels_p = tight_p
+    labels_q = np.concatenate([tight_q[:, n:], tight_q[:, :n]], axis=1)  # to [row | column]
+    degenerate = bool((labels_p.sum(axis=1) > m).any() or (labels_q.sum(axis=1) > n).any())
+    missing = (~labels_p).astype(np.int64) @ (~labels_q).T.astype(np.int64)  # [Vx, Vy]
+    edges = missing == 0
+    pairs = [(int(i), int(j)) for i, j in np.argwhere(edges)]
+    x_prob = xs / xs.sum(axis=1, keepdims=True)
+    y_prob = ys / ys.sum(axis=1, keepdims=True)
+    cutoff = 1e-12  # drop round-off mass on unused actions
+
+    def clean(p: np.ndarray) -> np.ndarray:
+        p = np.where(p < cutoff, 0.0, p)
+        return p / p.sum()
+
+    def order(pair: tuple[int, int]):
+        x, y = x_prob[pair[0]], y_prob[pair[1]]
+        return (int((x > cutoff).sum() + (y > cutoff).sum()), tuple(-x), tuple(-y))
+
+    pairs.sort(key=order)
+    index = {pair: k for k, pair in enumerate(pairs)}
+    equilibria = [(clean(x_prob[i]), clean(y_prob[j])) for i, j in pairs]
+    cliques = sorted(
+        sorted(index[(i, j)] for i in rows for j in cols)
+        for rows, cols in _maximal_bicliques(edges)
+    )
+    return ExtremeEquilibria(equilibria=equilibria, cliques=cliques, degenerate=degenerate)
+
+
+def vertex_enumeration(
+    A: np.ndarray, B: np.ndarray, tol: float = 1e-9
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every extreme equilibrium ``(x, y)`` of ``(A, B)``: :func:`extreme_equilibria`'s list."""
+    return extreme_equilibria(A, B, tol).equilibria
+
+
+def pure_equilibria(payoffs: np.ndarray, tol: float = 1e-12) -> list[tuple[int, ...]]:
+    """Every pure Nash equilibrium of the game ``payoffs [P, A_1..A_P]``.
+
+    A profile is an equilibrium when each player's action is a best response
+    (within ``tol``) along its own axis; every profile is checked at once.
+    """
+    payoffs = np.asarray(payoffs, dtype=np.float64)
+    is_eq = np.ones(payoffs.shape[1:], dtype=bool)
+    for i in range(payoffs.shape[0]):
+        is_eq &= payoffs[i] >= payoffs[i].max(axis=i, keepdims=True) - tol
+    return [tuple(int(a) for a in p) for p in np.argwhere(is_eq)]
+
+
+# ---------------------------------------------------------------------------
 # Replicator dynamics
 
 
@@ -413,9 +608,10 @@ def alpharank(
 
     OpenSpiel finds the stationary distribution as the eigenvector of
     eigenvalue 1, which fails when the chain is nearly reducible (e.g. two
-    strict pure equilibria, whose escape probabilities are ~1e-50); then the
-    same OpenSpiel transition matrix is solved with the GTH algorithm, which
-    stays exact there.
+    strict pure equilibria, whose escape probabilities are ~1e-50, or the
+    infinite-alpha chain with a tiny ``inf_alpha_eps``); then the same
+    OpenSpiel transition matrix (finite or infinite alpha) is solved with the
+    GTH algorithm, which stays exact there.
 
     Raises:
         GameError: the chain is reducible even in float64 (fixation
@@ -459,7 +655,9 @@ def alpharank(
             # which fails for nearly reducible chains (several strict pure
             # equilibria). Solve the same chain with the stable GTH elimination.
             pi = _stationary_gth(
-                _alpharank_chain(os_alpharank, tables, population_size, alpha_used)
+                _alpharank_chain(
+                    os_alpharank, tables, population_size, alpha_used, use_inf_alpha, inf_alpha_eps
+                )
             )
     if pi is None:
         raise GameError(
@@ -478,8 +676,19 @@ def alpharank(
     return AlphaRank(pi=pi, marginals=marginals, alpha=math.inf if use_inf_alpha else alpha_used)
 
 
-def _alpharank_chain(os_alpharank, tables: list[np.ndarray], m: int, alpha: float) -> np.ndarray:
+def _alpharank_chain(
+    os_alpharank,
+    tables: list[np.ndarray],
+    m: int,
+    alpha: float,
+    use_inf_alpha: bool = False,
+    inf_alpha_eps: float = 0.01,
+) -> np.ndarray:
     """OpenSpiel's alpha-rank transition matrix (its private builders, open-spiel 2.0.2).
+
+    With ``use_inf_alpha`` it is the infinite-alpha chain (a better deviation
+    fixes with probability ``1 - eps``, a worse one with ``eps``, a tie with
+    1/2), whatever ``alpha`` says.
 
     A fixation probability that overflows to nan (``inf / inf`` for a very
     unfavourable mutant) is 0 in the limit, so nan becomes 0.
@@ -489,10 +698,20 @@ def _alpharank_chain(os_alpharank, tables: list[np.ndarray], m: int, alpha: floa
     if len(tables) == 1:
         constant_sum, payoff_sum = utils.check_is_constant_sum(tables[0], False)
         c, _ = os_alpharank._get_singlepop_transition_matrix(
-            tables[0], False, m, alpha, constant_sum, True, payoff_sum
+            tables[0],
+            False,
+            m,
+            alpha,
+            constant_sum,
+            True,
+            payoff_sum,
+            use_inf_alpha=use_inf_alpha,
+            inf_alpha_eps=inf_alpha_eps,
         )
     else:
-        c, _ = os_alpharank._get_multipop_transition_matrix(tables, False, m, alpha)
+        c, _ = os_alpharank._get_multipop_transition_matrix(
+            tables, False, m, alpha, use_inf_alpha=use_inf_alpha, inf_alpha_eps=inf_alpha_eps
+        )
     return np.nan_to_num(c, nan=0.0)
 
 
@@ -581,10 +800,47 @@ def _unit_payoffs(name: str, payoffs: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def default_method(num_players: int, kind: str) -> str:
-    """lp for two-player zero/constant-sum, support for other two-player games, else replicator."""
+    """lp for two-player zero/constant-sum, vertex for other two-player games, else replicator."""
     if num_players == 2:
-        return "lp" if kind in (ZERO_SUM, CONSTANT_SUM) else "support"
+        return "lp" if kind in (ZERO_SUM, CONSTANT_SUM) else "vertex"
     return "replicator"
+
+
+# What each method's list is, in words: `arena solve` prints it with the list.
+GUARANTEES = {
+    "lp": (
+        "one equilibrium (linear programming); in a zero- or constant-sum game every "
+        "equilibrium has these values and the equilibria form a convex set, so there may be others"
+    ),
+    "vertex": (
+        "all extreme equilibria (vertex enumeration of the best-response polytopes); "
+        "every equilibrium is a convex combination of extreme equilibria within one maximal clique"
+    ),
+    "support": (
+        "the equilibria with nonsingular equal-size supports (support enumeration): all of them "
+        "in a nondegenerate game; in a degenerate one the list may be incomplete (use --method vertex)"
+    ),
+    "replicator": (
+        "one profile found by replicator dynamics from the uniform start (an equilibrium only "
+        "where nash_gap is 0; there may be others), then every pure equilibrium (all pure "
+        "profiles checked)"
+    ),
+    "alpharank": (
+        "alpha-rank's stationary distribution over pure profiles and its marginals: a ranking, "
+        "not an equilibrium (see nash_gap)"
+    ),
+}
+
+# Pure profiles checked by `solve`'s replicator method; the tensor is in memory anyway.
+MAX_PURE_PROFILES = 10**7
+
+
+def _degenerate(A: np.ndarray, B: np.ndarray) -> bool | None:
+    """Whether ``(A, B)`` is degenerate, or None when too large to check by vertices."""
+    m, n = A.shape
+    if math.comb(m + n, m) > MAX_VERTEX_BASES:
+        return None
+    return extreme_equilibria(A, B).degenerate
 
 
 def solve(game, method: str | None = None) -> list[dict]:
@@ -592,25 +848,31 @@ def solve(game, method: str | None = None) -> list[dict]:
 
     Each dict: ``strategies`` (one mixed strategy per player), ``values``
     (each player's expected payoff), ``nash_gap`` (NashConv of the profile),
-    ``method``; alpha-rank adds ``joint`` (its distribution over pure
-    profiles, whose expected payoffs are the ``values``; ``strategies`` are
-    its marginals) and ``alpha`` (``None`` for the infinite-alpha model).
+    ``method``, ``guarantee`` (what the list holds, :data:`GUARANTEES`);
+    alpha-rank adds ``joint`` (its distribution over pure profiles, whose
+    expected payoffs are the ``values``; ``strategies`` are its marginals)
+    and ``alpha`` (``None`` for the infinite-alpha model); vertex and
+    support add ``degenerate`` (``None`` if too large to check), vertex
+    ``cliques`` (the maximal cliques, as indices into the list, that hold
+    this equilibrium).
 
     Methods: ``lp`` (two-player zero- or constant-sum: one equilibrium),
-    ``support`` (two players: all equilibria of a nondegenerate game),
-    ``replicator`` (any number of players: the end point of replicator
-    dynamics from the uniform profile, payoffs scaled to [-1, 1]; a rest
-    point, a Nash equilibrium only where ``nash_gap`` says so),
-    ``alpharank`` (any number of players; falls back to the infinite-alpha
-    model when the finite chain has several closed classes). Default:
-    :func:`default_method`.
+    ``vertex`` (two players: every extreme equilibrium, degenerate games
+    included, :func:`extreme_equilibria`), ``support`` (two players: all
+    equilibria of a nondegenerate game), ``replicator`` (any number of
+    players: the end point of replicator dynamics from the uniform profile,
+    payoffs scaled to [-1, 1], a Nash equilibrium only where ``nash_gap``
+    says so; then every pure equilibrium, method ``pure``), ``alpharank``
+    (any number of players; falls back to the infinite-alpha model when the
+    finite chain has several closed classes). Default: :func:`default_method`.
 
     A repeated game (one stage played several times) is solved as its stage
     game; the dicts say so in ``note``. A game with several stages raises.
 
     Raises:
         GameError: a method that does not fit the game (names the one to
-            use), an unknown method, or a multi-stage game.
+            use), an unknown method, a multi-stage game, or a game too large
+            for vertex enumeration.
     """
     if game.num_stages > 1:
         raise GameError(
@@ -631,7 +893,7 @@ def solve(game, method: str | None = None) -> list[dict]:
         raise GameError(
             f"unknown method '{method}'; {hint + ' ' if hint else ''}use one of: {', '.join(METHODS)}"
         )
-    extra = {}
+    extra = {"guarantee": GUARANTEES[method]}
     if game.is_repeated:
         extra["note"] = f"stage game of the {game.horizon}-round repeated game"
 
@@ -644,17 +906,51 @@ def solve(game, method: str | None = None) -> list[dict]:
         # A constant-sum game has the equilibria of the zero-sum game (A, -A).
         x, y, _ = solve_zero_sum(unit[0])
         return [_result(unit, scale, [x, y], "lp", **extra)]
-    if method == "support":
+    if method in ("vertex", "support"):
         if num_players != 2:
             raise GameError(
-                f"method 'support' needs two players; {game.name} has {num_players}: "
+                f"method '{method}' needs two players; {game.name} has {num_players}: "
                 "use --method replicator or --method alpharank"
             )
-        eqs = support_enumeration(unit[0], unit[1])
-        return [_result(unit, scale, [x, y], "support", **extra) for x, y in eqs]
+        if method == "vertex":
+            try:
+                ext = extreme_equilibria(unit[0], unit[1])
+            except GameError as e:  # too large: name the game too
+                raise GameError(f"{game.name}, {e}") from None
+            eqs, degenerate = ext.equilibria, ext.degenerate
+            member = [[c for c, cl in enumerate(ext.cliques) if k in cl] for k in range(len(eqs))]
+        else:
+            eqs, degenerate = support_enumeration(unit[0], unit[1]), _degenerate(unit[0], unit[1])
+            member = None
+        out = []
+        for k, (x, y) in enumerate(eqs):
+            res = _result(unit, scale, [x, y], method, degenerate=degenerate, **extra)
+            if member is not None:
+                res["cliques"] = member[k]
+            out.append(res)
+        return out
     if method == "replicator":
         traj = replicator_dynamics(unit, steps=2000, dt=0.05)
-        return [_result(unit, scale, [t[-1] for t in traj], "replicator", **extra)]
+        end = [t[-1] for t in traj]
+        out = [_result(unit, scale, end, "replicator", **extra)]
+        if math.prod(unit.shape[1:]) > MAX_PURE_PROFILES:
+            out[0]["guarantee"] = (
+                f"{GUARANTEES['replicator'].split(', then')[0]}; pure equilibria not listed: "
+                f"more than {MAX_PURE_PROFILES} pure profiles"
+            )
+            return out
+        pure = pure_equilibria(unit)
+        extra["guarantee"] = (
+            f"{GUARANTEES['replicator']}: {len(pure)} pure equilibri{'um' if len(pure) == 1 else 'a'} "
+            f"among {math.prod(unit.shape[1:])} pure profiles"
+        )
+        out[0]["guarantee"] = extra["guarantee"]
+        for actions in pure:
+            profile = [np.eye(c)[a] for c, a in zip(unit.shape[1:], actions)]
+            if all(np.allclose(p, e, atol=1e-6) for p, e in zip(profile, end)):
+                continue  # the replicator's end point already is this one
+            out.append(_result(unit, scale, profile, "pure", **extra))
+        return out
     try:
         ar = alpharank(unit)
     except GameError:  # several closed classes at this alpha: use the limit model

@@ -255,6 +255,21 @@ def test_alpharank_matches_openspiel_where_its_eigensolver_works():
     np.testing.assert_allclose(ours.pi.ravel(), pi, atol=1e-9)
 
 
+@pytest.mark.parametrize("eps", [1e-2, 1e-12])
+def test_alpharank_infinite_alpha_limit_with_tiny_noise(eps):
+    # Stag hunt's infinite-alpha chain (two populations, each deviation proposed
+    # with 1/2): a strict equilibrium is left by either worse deviation with
+    # eps / 2, and a miscoordinated profile moves to either equilibrium with
+    # (1 - eps) / 2. Balance at the miscoordinated profiles gives exactly
+    # (1 - eps) / 2 on each equilibrium and eps / 2 on each other profile; the
+    # limit is [[.5, 0], [0, .5]]. At eps = 1e-12 OpenSpiel's eigensolver fails
+    # and the same chain goes to GTH (before, the finite chain with alpha=1 did).
+    ar = alpharank(load_catalog("stag_hunt").payoff_tensor, use_inf_alpha=True, inf_alpha_eps=eps)
+    assert ar.alpha == float("inf")
+    expected = np.array([[0.5, 0.0], [0.0, 0.5]]) + eps / 2 * np.array([[-1, 1], [1, -1]])
+    np.testing.assert_allclose(ar.pi, expected, rtol=1e-9, atol=0)
+
+
 def test_alpharank_nearly_reducible_chain_is_solved():
     # Stag hunt has two strict equilibria: OpenSpiel's eigenvector step finds two
     # stationary distributions; the GTH fallback gives the unique one, which
@@ -271,7 +286,7 @@ def test_solve_default_methods():
     rps = solve(load_catalog("rock_paper_scissors"))
     assert len(rps) == 1 and rps[0]["method"] == "lp"
     assert rps[0]["nash_gap"] < 1e-9 and rps[0]["values"] == pytest.approx([0, 0], abs=1e-9)
-    assert solve(load_catalog("stag_hunt"))[0]["method"] == "support"
+    assert solve(load_catalog("stag_hunt"))[0]["method"] == "vertex"
     assert len(solve(load_catalog("stag_hunt"))) == 3
     three = solve(load_catalog("three_player_matching_pennies"))
     assert three[0]["method"] == "replicator" and three[0]["nash_gap"] < 1e-9
@@ -296,7 +311,7 @@ def test_solve_alpharank_result_is_json_ready():
 
 
 def test_solve_errors_name_the_method_to_use():
-    with pytest.raises(GameError, match="use --method support"):
+    with pytest.raises(GameError, match="use --method vertex"):
         solve(load_catalog("stag_hunt"), "lp")
     with pytest.raises(GameError, match="needs two players.*replicator"):
         solve(load_catalog("three_player_matching_pennies"), "support")
@@ -326,7 +341,7 @@ payoffs = [
 """
 
 
-@pytest.mark.parametrize("method", ["lp", "support", "replicator", "alpharank"])
+@pytest.mark.parametrize("method", ["lp", "vertex", "support", "replicator", "alpharank"])
 def test_solve_payoffs_of_1e308_in_scaled_form(tmp_path, method):
     from games.matrix import load_toml
     from games.solvers import solve
