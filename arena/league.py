@@ -320,7 +320,9 @@ class League:
         for e in episodes:
             seats = [members_of[int(k)] for k in e.seats]
             match_rows.append((step, seats, [float(r) for r in e.returns], seed, "train"))
-            if e.tag != slot.member.id:
+            # A win needs another member at the table; in cooperative games the
+            # learner holds every seat (the drawn member only tags the episode).
+            if e.tag != slot.member.id and (e.seats != 0).any():
                 mine = e.returns[e.seats == 0].mean()
                 other = e.returns[e.seats != 0].max()
                 wins.append(1.0 if mine > other else 0.5 if mine == other else 0.0)

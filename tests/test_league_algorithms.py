@@ -76,23 +76,7 @@ def test_every_registered_algorithm_has_a_league_case():
     assert set(CASES) == set(ALGORITHMS)
 
 
-# arena/league.py's run_round takes the best return of the seats the learner does
-# not hold for every episode against another member; in a cooperative game the
-# learner holds every seat, so that is max() of nothing (even with snapshots off).
-_COOPERATIVE_BUG = pytest.mark.xfail(
-    raises=ValueError,
-    strict=True,
-    reason="arena/league.py run_round: win rate of a cooperative episode with a past member",
-)
-
-
-@pytest.mark.parametrize(
-    "algorithm",
-    [
-        pytest.param(a, marks=_COOPERATIVE_BUG) if a in ("vdn", "qmix") else a
-        for a in sorted(ALGORITHMS)
-    ],
-)
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
 def test_league_runs_and_resumes(tmp_path, algorithm):
     _run_and_resume(tmp_path, algorithm, CONFIG)
 
