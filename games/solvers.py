@@ -310,8 +310,8 @@ def _polytope_vertices(M: np.ndarray, tol: float, name: str) -> tuple[np.ndarray
     if bases > MAX_VERTEX_BASES:
         raise GameError(
             f"{name}: vertex enumeration would try C({d + r}, {d}) = {bases} bases, over the "
-            f"limit of {MAX_VERTEX_BASES}; use --method replicator (or --method lp for a "
-            "zero-sum game)"
+            f"limit of {MAX_VERTEX_BASES}; use --method support (complete only for "
+            "nondegenerate games), --method replicator, or --method lp for a zero-sum game"
         )
     G = np.vstack([np.eye(d), M])  # [d + r, d]: the constraints' normals, for the rank check
     found: dict[bytes, np.ndarray] = {}
