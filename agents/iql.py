@@ -11,45 +11,18 @@ general-sum, turn-based or simultaneous, any number of players. In self-play
 the learner holds every seat and one network (with a player one-hot) plays
 them all.
 
-Everything but the config lives in :mod:`agents.value_decomposition` (IQL is
-the core with no mixer).
+The config is :class:`agents.configs.IQLConfig` (torch-free); everything else
+lives in :mod:`agents.value_decomposition` (IQL is the core with no mixer).
 """
 
 from __future__ import annotations
 
-import dataclasses
-
-from agents.value_decomposition import QConfig, ValueDecomposition
+from agents.configs import IQLConfig
+from agents.value_decomposition import ValueDecomposition
 from agents.value_decomposition import parameter_count as parameter_count  # noqa: PLC0414 - re-exported
 from games.core import GameInfo
 
 NAME = "iql"
-
-
-@dataclasses.dataclass(frozen=True)
-class IQLConfig(QConfig):
-    """IQL hyperparameters; defaults are the ones that learn tic_tac_toe by self-play (tests/test_iql.py)."""
-
-    hidden: tuple[int, ...] = (128, 128)
-    """Hidden layer sizes of the shared agent Q-network."""
-    lr: float = 1e-3
-    """Adam learning rate."""
-    gamma: float = 0.99
-    """Discount per decision of a seat."""
-    batch_size: int = 256
-    """Decision transitions per gradient step."""
-    buffer_size: int = 50_000
-    """Replay capacity in decision transitions."""
-    learning_starts: int = 1_000
-    """Transitions in the buffer before the first gradient step."""
-    steps_per_update: float = 128.0
-    """Learner env steps (summed over copies) per gradient step."""
-    target_period: int = 100
-    """Gradient steps between target-network copies."""
-    eps_decay_steps: int = 50_000
-    """Learner env steps (summed over copies) of the linear epsilon decay."""
-    eps_end: float = 0.1
-    """Exploration epsilon after the decay."""
 
 
 class IQL(ValueDecomposition):

@@ -39,14 +39,14 @@ Replay: :class:`agents.buffers.ReplayBuffer` holding joint steps built by
 :func:`joint_steps` (every seat's reward, not a team reward). The buffer is
 not part of checkpoints; a resumed learner refills it (``warmup`` steps).
 
-The file reads top to bottom: config, networks, pure functions, replay rows,
+The file reads top to bottom (the config, :class:`agents.configs.MADDPGConfig`,
+is torch-free): networks, pure functions, replay rows,
 acting, the learner.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import math
 
@@ -57,15 +57,9 @@ from torch import nn
 from agents.base import Act, HyperparameterError, Rollout, sample_from_probs
 from agents.buffers import ReplayBuffer
 from agents.checkpoint import load_optimizer_tensors, optimizer_tensors
+from agents.configs import MADDPGConfig
 from agents.limits import (
-    MAX_BATCH_SIZE,
-    MAX_BUFFER_SIZE,
-    check_bool,
-    check_choice,
-    check_hidden,
-    check_int,
     check_parameters,
-    check_real,
     mlp_parameters,
 )
 from agents.nn import (
@@ -81,62 +75,6 @@ from agents.nn import (
 from games.core import GameInfo
 
 NAME = "maddpg"
-
-_CRITIC_INPUTS = ("state", "obs")
-
-
-@dataclasses.dataclass(frozen=True)
-class MADDPGConfig:
-    """Hyperparameters; gamma, tau, grad_clip and action_reg follow Lowe et al.'s code."""
-
-    hidden: tuple[int, ...] = (64, 64)
-    """Hidden layer sizes of the actor and the critic (ReLU)."""
-    lr_actor: float = 3e-4
-    """Adam learning rate of the actor; below the critic's (as DDPG's 1e-4 vs 1e-3) so the
-    critic ranks actions before the actor commits (equal rates sent stag_hunt's actor after
-    an unfitted critic)."""
-    lr_critic: float = 1e-3
-    """Adam learning rate of the critic."""
-    gamma: float = 0.95
-    """Discount per env step."""
-    tau: float = 0.01
-    """Polyak rate of the target networks (1 copies)."""
-    batch_size: int = 256
-    """Joint steps per gradient update."""
-    buffer_size: int = 100_000
-    """Replay capacity in joint steps (oldest overwritten first)."""
-    warmup: int = 512
-    """Joint steps in the buffer before the first update."""
-    replay_ratio: float = 4.0
-    """Joint steps sampled per joint step stored: learn() runs ceil(ratio * new / batch_size) updates."""
-    gumbel_tau: float = 1.0
-    """Temperature of the Gumbel-softmax relaxation (discrete actions)."""
-    action_reg: float = 1e-3
-    """Weight of the mean squared actor output (logits or pre-tanh) in the actor loss."""
-    noise_std: float = 0.1
-    """Std of the Gaussian exploration noise, in units of half the action range (continuous)."""
-    critic_input: str = "state"
-    """What the critic sees besides the actions: 'state' (global state) or 'obs' (all observations)."""
-    grad_clip: float = 0.5
-    """Gradient-norm clip of each network."""
-    greedy_eval: bool = False
-    """Discrete: with explore=False take the most likely legal action; otherwise sample either way."""
-    prosocial: float = 0.0
-    """Weight of the players' mean reward in each seat's learning reward (0: selfish MADDPG)."""
-
-    def __post_init__(self):
-        object.__setattr__(self, "hidden", check_hidden(NAME, self.hidden))
-        check_choice(NAME, "critic_input", self.critic_input, _CRITIC_INPUTS)
-        check_int(NAME, "batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
-        check_int(NAME, "buffer_size", self.buffer_size, 1, MAX_BUFFER_SIZE)
-        check_int(NAME, "warmup", self.warmup, 0)
-        for name in ("gamma", "tau", "prosocial"):
-            check_real(NAME, name, getattr(self, name), 0.0, 1.0)
-        for name in ("lr_actor", "lr_critic", "gumbel_tau", "grad_clip", "replay_ratio"):
-            check_real(NAME, name, getattr(self, name), 0.0, low_open=True)
-        for name in ("action_reg", "noise_std"):
-            check_real(NAME, name, getattr(self, name), 0.0)
-        check_bool(NAME, "greedy_eval", self.greedy_eval)
 
 
 def parameter_count(info: GameInfo, config: MADDPGConfig) -> int:

@@ -19,13 +19,13 @@ Multi-Agent Games" (NeurIPS Datasets and Benchmarks); PPO from Schulman et al.
   step. Only seats in ``rollout.controlled`` are learned. Decisions cut off by
   the rollout's end bootstrap from the critic at the window's end.
 
-The file reads top to bottom: config, networks, pure losses, the learner.
+The file reads top to bottom (the config, :class:`agents.configs.MAPPOConfig`,
+is torch-free): networks, pure losses, the learner.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 
 import numpy as np
 import torch
@@ -33,13 +33,9 @@ from torch import nn
 
 from agents.base import Act, Rollout, sample_from_probs
 from agents.checkpoint import load_optimizer_tensors, optimizer_tensors
+from agents.configs import MAPPOConfig
 from agents.limits import (
-    check_bool,
-    check_choice,
-    check_hidden,
-    check_int,
     check_parameters,
-    check_real,
     mlp_parameters,
 )
 from agents.nn import (
@@ -65,72 +61,6 @@ from games.core import GameInfo
 NAME = "mappo"
 
 _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
-
-
-@dataclasses.dataclass(frozen=True)
-class MAPPOConfig:
-    """Hyperparameters; defaults follow CleanRL's ppo.py and MAPPO's small-task settings."""
-
-    central_critic: bool = True
-    """Critic on the global state (MAPPO); False: on the local observation (IPPO)."""
-    share_params: bool = True
-    """One actor and one critic for every seat, told apart by a player one-hot; False: one per seat."""
-    hidden: tuple[int, ...] = (64, 64)
-    """Hidden layer sizes of the actor and the critic."""
-    activation: str = "relu"
-    """Hidden activation: 'tanh' or 'relu'."""
-    lr_actor: float = 5e-4
-    """Adam learning rate of the actor."""
-    lr_critic: float = 5e-4
-    """Adam learning rate of the critic."""
-    adam_eps: float = 1e-5
-    """Adam epsilon."""
-    adam_beta1: float = 0.9
-    """Adam momentum; 0 to 0.5 stops the cycling that momentum adds in zero-sum self-play (Gidel et al. 2019)."""
-    gamma: float = 0.99
-    """Discount per decision of a seat."""
-    gae_lambda: float = 0.95
-    """GAE lambda."""
-    clip: float = 0.2
-    """PPO ratio clip epsilon."""
-    value_clip: float = 0.2
-    """Clip of the value change around the old prediction (normalized units); 0 turns it off."""
-    ent_coef: float = 0.01
-    """Entropy bonus weight (at the start when annealed)."""
-    ent_coef_final: float = 0.0
-    """Entropy bonus weight reached after ``ent_anneal_updates`` updates."""
-    ent_anneal_updates: int = 0
-    """Updates over which the entropy weight decays linearly to ``ent_coef_final``; 0 keeps it constant."""
-    epochs: int = 4
-    """Passes over each rollout."""
-    minibatches: int = 4
-    """Minibatches per pass."""
-    max_grad_norm: float = 0.5
-    """Gradient-norm clip of each network."""
-    norm_adv: bool = True
-    """Normalize advantages over the rollout (zero mean, unit std)."""
-    value_norm: bool = True
-    """Train the critic on running-normalized targets (MAPPO's ValueNorm)."""
-    value_norm_beta: float = 0.99999
-    """Moving-average weight of the value normalizer."""
-    greedy_eval: bool = False
-    """With explore=False act greedily; otherwise sample (a mixed strategy) either way."""
-
-    def __post_init__(self):
-        algo = NAME if self.central_critic is not False else "ippo"
-        object.__setattr__(self, "hidden", check_hidden(algo, self.hidden))
-        check_choice(algo, "activation", self.activation, tuple(_ACTIVATIONS))
-        for name in ("epochs", "minibatches"):
-            check_int(algo, name, getattr(self, name), 1, 10_000)
-        check_int(algo, "ent_anneal_updates", self.ent_anneal_updates, 0)
-        for name in ("gamma", "gae_lambda", "value_norm_beta", "adam_beta1"):
-            check_real(algo, name, getattr(self, name), 0.0, 1.0)
-        for name in ("lr_actor", "lr_critic", "clip", "adam_eps", "max_grad_norm"):
-            check_real(algo, name, getattr(self, name), 0.0, low_open=True)
-        for name in ("value_clip", "ent_coef", "ent_coef_final"):
-            check_real(algo, name, getattr(self, name), 0.0)
-        for name in ("central_critic", "share_params", "norm_adv", "value_norm", "greedy_eval"):
-            check_bool(algo, name, getattr(self, name))
 
 
 def parameter_count(info: GameInfo, config: MAPPOConfig) -> int:

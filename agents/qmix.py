@@ -13,37 +13,21 @@ payoffs like the nonmonotonic matrix (Son et al. 2019; Rashid et al. 2020).
 
 Cooperative games only, the learner holding every seat; in turn-based ones a
 seat that does not act enters the mixer with Q exactly 0 (see
-:mod:`agents.value_decomposition`). This file: config, mixer, learner.
+:mod:`agents.value_decomposition`). This file: mixer and learner
+(the config is :class:`agents.configs.QMIXConfig`, torch-free).
 """
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 from torch import nn
 
-from agents.limits import MAX_HIDDEN_WIDTH, check_int
-from agents.value_decomposition import QConfig, ValueDecomposition
+from agents.configs import QMIXConfig
+from agents.value_decomposition import ValueDecomposition
 from agents.value_decomposition import parameter_count as agent_parameter_count
 from games.core import GameInfo
 
 NAME = "qmix"
-
-
-@dataclasses.dataclass(frozen=True)
-class QMIXConfig(QConfig):
-    """QMIX hyperparameters: the shared ones (see :class:`QConfig`) plus the mixer's sizes."""
-
-    mixer_embed: int = 32
-    """Width of the mixing network's hidden layer (PyMARL's mixing_embed_dim)."""
-    hypernet_embed: int = 64
-    """Hidden width of the hypernetworks that output the mixing weights."""
-
-    def __post_init__(self):
-        super().__post_init__()
-        for name in ("mixer_embed", "hypernet_embed"):
-            check_int(NAME, name, getattr(self, name), 1, MAX_HIDDEN_WIDTH)
 
 
 def mixer_parameter_count(info: GameInfo, config: QMIXConfig) -> int:

@@ -1,21 +1,26 @@
-"""Algorithm names for the CLI and checkpoints (a plain lookup table)."""
+"""Algorithm names for the CLI and checkpoints (a plain lookup table).
+
+Importing this module does not import torch: the config classes live in
+:mod:`agents.configs`; the learner modules are imported on demand.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
 
+from agents import configs
 from agents.base import AlgorithmFitError, CheckpointError, HyperparameterError
 from games.core import COOPERATIVE, GameInfo
 
-# name -> (module, learner class, config class)
-ALGORITHMS: dict[str, tuple[str, str, str]] = {
-    "iql": ("agents.iql", "IQL", "IQLConfig"),
-    "vdn": ("agents.vdn", "VDN", "VDNConfig"),
-    "qmix": ("agents.qmix", "QMIX", "QMIXConfig"),
-    "mappo": ("agents.mappo", "MAPPO", "MAPPOConfig"),
-    "ippo": ("agents.mappo", "MAPPO", "MAPPOConfig"),
-    "maddpg": ("agents.maddpg", "MADDPG", "MADDPGConfig"),
+# name -> (learner module, learner class name, config class)
+ALGORITHMS: dict[str, tuple[str, str, type]] = {
+    "iql": ("agents.iql", "IQL", configs.IQLConfig),
+    "vdn": ("agents.vdn", "VDN", configs.VDNConfig),
+    "qmix": ("agents.qmix", "QMIX", configs.QMIXConfig),
+    "mappo": ("agents.mappo", "MAPPO", configs.MAPPOConfig),
+    "ippo": ("agents.mappo", "MAPPO", configs.MAPPOConfig),
+    "maddpg": ("agents.maddpg", "MADDPG", configs.MADDPGConfig),
 }
 
 # What each algorithm can learn (checked by check_fits, without torch).
@@ -23,14 +28,23 @@ DISCRETE_ONLY = ("iql", "vdn", "qmix", "mappo", "ippo")
 COOPERATIVE_ONLY = ("vdn", "qmix")
 
 
-def learner_class(name: str):
-    """``(LearnerClass, ConfigClass)`` for an algorithm name."""
+def config_class(name: str) -> type:
+    """The config dataclass of an algorithm name (no torch).
+
+    Raises:
+        CheckpointError: unknown algorithm.
+    """
     key = name.lower()
     if key not in ALGORITHMS:
         raise CheckpointError(f"unknown algorithm '{name}': choose one of {', '.join(ALGORITHMS)}")
-    mod, cls, cfg = ALGORITHMS[key]
-    m = importlib.import_module(mod)
-    return getattr(m, cls), getattr(m, cfg)
+    return ALGORITHMS[key][2]
+
+
+def learner_class(name: str):
+    """``(LearnerClass, ConfigClass)`` for an algorithm name (imports the learner module: torch)."""
+    cfg = config_class(name)
+    mod, cls, _cfg = ALGORITHMS[name.lower()]
+    return getattr(importlib.import_module(mod), cls), cfg
 
 
 def check_fits(algorithm: str, info: GameInfo) -> None:
@@ -71,7 +85,7 @@ def check_config(algorithm: str, info: GameInfo, overrides: dict):
 
     check_fits(algorithm, info)
     key = algorithm.lower()
-    _cls, cfg_cls = learner_class(key)
+    cfg_cls = config_class(key)
     overrides = dict(overrides)
     if key == "ippo":
         overrides.setdefault("central_critic", False)

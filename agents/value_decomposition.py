@@ -27,8 +27,8 @@ Illegal actions are masked everywhere (OpenSpiel ``python/pytorch/dqn.py``):
 in acting (probability exactly 0), in the target max and in the double-Q
 argmax, with ``torch.finfo(dtype).min`` rather than ``-inf``.
 
-The file reads top to bottom: the shared config, the agent network, pure
-maths, acting, and the learner :class:`ValueDecomposition` that ``IQL``,
+The file reads top to bottom (the shared config, :class:`agents.configs.QConfig`,
+is torch-free): the agent network, pure maths, acting, and the learner :class:`ValueDecomposition` that ``IQL``,
 ``VDN`` and ``QMIX`` instantiate with their mixer (none, a sum, a monotonic
 hypernetwork).
 """
@@ -36,7 +36,6 @@ hypernetwork).
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 
 import numpy as np
@@ -46,81 +45,14 @@ from torch import nn
 from agents.base import Act, Rollout, sample_from_probs
 from agents.buffers import ReplayBuffer, decision_rows, joint_step_rows
 from agents.checkpoint import load_optimizer_tensors, optimizer_tensors
+from agents.configs import QConfig
 from agents.limits import (
-    MAX_BATCH_SIZE,
-    MAX_BUFFER_SIZE,
-    check_bool,
-    check_choice,
-    check_hidden,
-    check_int,
     check_parameters,
-    check_real,
     mlp_parameters,
 )
 from agents.nn import as_tensor, masked_argmax, masked_max, mlp, one_hot, polyak_update
 from agents.transitions import DecisionBuilder
 from games.core import GameInfo
-
-LOSSES = ("mse", "huber")
-
-
-@dataclasses.dataclass(frozen=True)
-class QConfig:
-    """Hyperparameters every value-decomposition learner shares (defaults run anywhere small)."""
-
-    hidden: tuple[int, ...] = (64, 64)
-    """Hidden layer sizes of the shared agent Q-network."""
-    lr: float = 5e-4
-    """Adam learning rate (agent network and mixer together)."""
-    gamma: float = 0.99
-    """Discount per transition (a seat's decision to its next for IQL, a joint step for VDN/QMIX)."""
-    batch_size: int = 128
-    """Rows per gradient step."""
-    buffer_size: int = 50_000
-    """Replay capacity in rows (decisions for IQL, joint steps for VDN/QMIX)."""
-    learning_starts: int = 256
-    """Rows in the buffer before the first gradient step."""
-    steps_per_update: float = 8.0
-    """Learner env steps (summed over copies) per gradient step, whatever the rollout shape."""
-    target_period: int = 100
-    """Gradient steps between target-network updates."""
-    target_tau: float = 1.0
-    """Weight of the online network in a target update (1 copies it, as in DQN)."""
-    double_q: bool = True
-    """Pick the next action with the online network and value it with the target network."""
-    eps_start: float = 1.0
-    """Exploration epsilon at the start."""
-    eps_end: float = 0.05
-    """Exploration epsilon after the decay."""
-    eps_decay_steps: int = 20_000
-    """Learner env steps (summed over copies) of the linear epsilon decay."""
-    loss: str = "mse"
-    """TD loss: 'mse' or 'huber'."""
-    max_grad_norm: float = 10.0
-    """Gradient-norm clip."""
-    save_buffer: bool = False
-    """Put the replay buffer in state_dict() (checkpoints get large)."""
-
-    def __post_init__(self):
-        algo = _NAMES.get(type(self).__name__, "q-learning")
-        object.__setattr__(self, "hidden", check_hidden(algo, self.hidden))
-        check_choice(algo, "loss", self.loss, LOSSES)
-        check_int(algo, "batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
-        check_int(algo, "buffer_size", self.buffer_size, 1, MAX_BUFFER_SIZE)
-        check_int(algo, "target_period", self.target_period, 1)
-        check_int(algo, "learning_starts", self.learning_starts, 0)
-        check_int(algo, "eps_decay_steps", self.eps_decay_steps, 0)
-        for name in ("gamma", "eps_start", "eps_end"):
-            check_real(algo, name, getattr(self, name), 0.0, 1.0)
-        check_real(algo, "steps_per_update", self.steps_per_update, 0.0, low_open=True)
-        check_real(algo, "target_tau", self.target_tau, 0.0, 1.0, low_open=True)
-        check_real(algo, "lr", self.lr, 0.0, low_open=True)
-        check_real(algo, "max_grad_norm", self.max_grad_norm, 0.0, low_open=True)
-        for name in ("double_q", "save_buffer"):
-            check_bool(algo, name, getattr(self, name))
-
-
-_NAMES = {"IQLConfig": "iql", "VDNConfig": "vdn", "QMIXConfig": "qmix"}
 
 
 def parameter_count(info: GameInfo, config: QConfig) -> int:

@@ -10,26 +10,20 @@ settles on a worse joint action than QMIX (Rashid et al. 2018, Sec. 6.1).
 
 Cooperative games only, the learner holding every seat. The agent network,
 replay, targets and epsilon live in :mod:`agents.value_decomposition`; this
-file holds the config and the mixer.
+file holds the mixer (the config is :class:`agents.configs.VDNConfig`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 from torch import nn
 
-from agents.value_decomposition import QConfig, ValueDecomposition
+from agents.configs import VDNConfig
+from agents.value_decomposition import ValueDecomposition
 from agents.value_decomposition import parameter_count as parameter_count  # noqa: PLC0414 - re-exported
 from games.core import GameInfo
 
 NAME = "vdn"
-
-
-@dataclasses.dataclass(frozen=True)
-class VDNConfig(QConfig):
-    """VDN hyperparameters (all shared with IQL and QMIX; see :class:`QConfig`)."""
 
 
 class VDNMixer(nn.Module):

@@ -15,10 +15,8 @@ store keeps both the TOML text and this form).
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import difflib
-import importlib.util
 import json
 import math
 import re
@@ -29,6 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from agents.base import DeviceError, check_device
 from agents.registry import ALGORITHMS
 from games.core import ArenaError
 from games.limits import MAX_BATCH
@@ -246,8 +245,6 @@ _RANGES: dict[tuple[str, str], tuple[float | None, float | None, bool, bool]] = 
     ("evaluation", "games_per_pair"): (1, MAX_GAMES_PER_PAIR, True, True),
     ("evaluation", "every_steps"): (0, MAX_STEPS, True, True),
 }
-
-_DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
 
 
 # ---------------------------------------------------------------------------
@@ -474,18 +471,10 @@ def _check_value(value: Any, hint, section: str, key: str, path: str, where: str
 def _check_league(cfg: LeagueConfig, where: str, base: Path, check_game: bool) -> LeagueConfig:
     run = cfg.league
     _check_league_name(run.name, where)
-    if not _DEVICE.match(run.device):
-        raise ConfigError(
-            f"{where}: league.device: {run.device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:0' or 'mps'"
-        )
-    if check_game and run.device != "cpu":
-        from agents.base import DeviceError
-        from agents.nn import check_device  # imports torch: only for a non-CPU device
-
-        try:
-            check_device(run.device)
-        except DeviceError as e:
-            raise ConfigError(f"{where}: league.device: {e}") from None
+    try:  # imports torch only to check that a non-CPU device is there
+        check_device(run.device, available=check_game)
+    except DeviceError as e:
+        raise ConfigError(f"{where}: league.device: {e}") from None
     game = run.game.strip()
     if not game:
         raise ConfigError(
@@ -621,53 +610,19 @@ def _check_reference_policy(policy: str, path: str, base: Path, game: str, where
     return str(p)
 
 
-def algorithm_fields(algorithm: str) -> dict[str, str]:
-    """Field name -> annotation text of an algorithm's config dataclass.
+def algorithm_fields(algorithm: str) -> dict[str, Any]:
+    """Field name -> type of an algorithm's config dataclass (from :mod:`agents.configs`, no torch).
 
-    Read from the source with ``ast`` (no import, so no torch), following base
-    classes defined in the same module or imported with ``from X import Y``,
-    e.g. ``{"lr_actor": "float", "hidden": "tuple[int, ...]", ...}``.
+    E.g. ``{"lr_actor": float, "hidden": tuple[int, ...], ...}``, inherited fields included.
 
     Raises:
-        ConfigError: the algorithm is unknown or its module is not installed.
+        ConfigError: the algorithm is unknown.
     """
     if algorithm not in ALGORITHMS:
         raise ConfigError(f"unknown algorithm {algorithm!r}; pick one of {', '.join(ALGORITHMS)}")
-    module, _cls, config_cls = ALGORITHMS[algorithm]
-    fields = _class_fields(module, config_cls, depth=0)
-    if fields is None:
-        raise ConfigError(
-            f"algorithm {algorithm!r} needs {module}.{config_cls}, which is not installed; pick another algorithm"
-        )
-    return fields
-
-
-def _class_fields(module: str, cls: str, depth: int) -> dict[str, str] | None:
-    spec = importlib.util.find_spec(module)
-    if spec is None or spec.origin is None or not spec.origin.endswith(".py") or depth > 5:
-        return None
-    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
-    imported = {
-        alias.asname or alias.name: (node.module, alias.name)
-        for node in tree.body
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
-        for alias in node.names
-    }
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == cls:
-            fields: dict[str, str] = {}
-            for base in node.bases:
-                if isinstance(base, ast.Name):
-                    src = imported.get(base.id, (module, base.id))
-                    fields.update(_class_fields(*src, depth=depth + 1) or {})
-            for s in node.body:
-                if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name):
-                    fields[s.target.id] = ast.unparse(s.annotation)
-            return fields
-    return None
-
-
-_ANNOTATION_TYPES = {"int": int, "float": float, "bool": bool, "str": str}
+    cls = ALGORITHMS[algorithm][2]
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
 def _check_hyperparameters(lc: LearnerConfig, path: str, where: str) -> None:
@@ -680,11 +635,10 @@ def _check_hyperparameters(lc: LearnerConfig, path: str, where: str) -> None:
             raise ConfigError(
                 f"{where}: {path}.{key}: not a hyperparameter of {lc.algorithm}; {_hint(key, fields)}"
             )
-        ann = fields[key]
-        t = _ANNOTATION_TYPES.get(ann)
-        if t is not None:
-            _check_value(value, t, "", key, f"{path}.{key}", where)
-        elif ann.startswith("tuple[int"):
+        hint = fields[key]
+        if hint in (int, float, bool, str):
+            _check_value(value, hint, "", key, f"{path}.{key}", where)
+        elif typing.get_origin(hint) is tuple and typing.get_args(hint)[:1] == (int,):
             if not isinstance(value, list) or not all(
                 isinstance(v, int) and not isinstance(v, bool) for v in value
             ):
