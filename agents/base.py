@@ -11,6 +11,7 @@ Axis order: ``N`` rows for acting (one row per (copy, seat) that must act),
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -152,6 +153,43 @@ class Learner(Policy, Protocol):
         """Load :meth:`state_dict` output, or only the :meth:`policy_state_dict` subset
         (then the rest keeps its values)."""
         ...
+
+
+_DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
+
+
+def check_device(device: str, *, available: bool = True) -> str:
+    """Refuse a torch device that is malformed or not available on this machine.
+
+    The one device check of the CLI and the league config. Accepts 'cpu',
+    'cuda', 'cuda:N' (N below the number of visible GPUs) and 'mps' (Apple
+    silicon). Torch is imported only to check that a non-CPU device is
+    available, and not at all with ``available=False`` (the spelling alone).
+
+    Raises:
+        DeviceError: one line naming the device and the fix.
+    """
+    if not isinstance(device, str) or not _DEVICE.match(device):
+        raise DeviceError(f"{device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:0' or 'mps'")
+    if not available or device == "cpu":
+        return device
+    import torch
+
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise DeviceError(
+                f"device {device!r}: no CUDA device is available here (torch {torch.__version__}); use 'cpu'"
+            )
+        index = int(device.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise DeviceError(
+                f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) here; use 'cuda:0' or 'cpu'"
+            )
+    else:
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise DeviceError("device 'mps': Apple's MPS backend is not available here; use 'cpu'")
+    return device
 
 
 def sample_from_probs(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:

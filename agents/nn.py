@@ -9,14 +9,11 @@ are set to exactly 0.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
-
-from agents.base import DeviceError
 
 
 def mlp(
@@ -119,36 +116,3 @@ def seeded_generator(seed: int, device: str | torch.device = "cpu") -> torch.Gen
     g = torch.Generator(device=device)
     g.manual_seed(int(seed))
     return g
-
-
-_DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
-
-
-def check_device(device: str) -> str:
-    """Refuse a torch device that is malformed or not available on this machine.
-
-    Accepts 'cpu', 'cuda', 'cuda:N' (N below the number of visible GPUs) and
-    'mps' (Apple silicon). One check for the CLI and the league config.
-
-    Raises:
-        DeviceError: one line naming the device and the fix.
-    """
-    if not isinstance(device, str) or not _DEVICE.match(device):
-        raise DeviceError(
-            f"device {device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:0' or 'mps'"
-        )
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise DeviceError(
-                f"device {device!r}: no CUDA device is available here (torch {torch.__version__}); use 'cpu'"
-            )
-        index = int(device.partition(":")[2] or 0)
-        if index >= torch.cuda.device_count():
-            raise DeviceError(
-                f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) here; use 'cuda:0' or 'cpu'"
-            )
-    elif device == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise DeviceError("device 'mps': Apple's MPS backend is not available here; use 'cpu'")
-    return device

@@ -6,6 +6,7 @@ import json
 import os
 import time
 
+from agents.base import check_device
 from games.core import ArenaError
 
 MAX_BUDGET_S = 7 * 24 * 3600
@@ -38,7 +39,7 @@ def train_command(args) -> int:
     game = games.load(args.game)
     learner_class(args.algo)  # validates the name before any work
     check_fits(args.algo, game.info)
-    _check_device(args.device)
+    check_device(args.device)
     _torch_threads()
     learner = make_learner(args.algo, game.info, seed=args.seed, device=args.device)
     opponent = None
@@ -87,8 +88,7 @@ def eval_command(args) -> int:
         raise ArenaError(
             f"--budget {args.budget!r} is out of range; give seconds in (0, {MAX_BUDGET_S:,}]"
         )
-    if args.device != "cpu":
-        _check_device(args.device)
+    check_device(args.device)
     game = games.load(args.game)
     policy, label = load_policy(args.policy, args.game, device=args.device)
     if args.nash:
@@ -180,12 +180,6 @@ def bench_command(args) -> int:
     sys.argv = ["bench"] + (["--quick"] if args.quick else [])
     runpy.run_path(here, run_name="__main__")
     return 0
-
-
-def _check_device(device: str) -> None:
-    from agents.nn import check_device
-
-    check_device(device)
 
 
 def _check_out_dir(out: str) -> None:
