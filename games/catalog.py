@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import re
 from collections.abc import Callable
 
 import numpy as np
@@ -18,6 +17,7 @@ import numpy as np
 from games.core import GameError
 from games.limits import MAX_MATRIX_ENTRIES
 from games.matrix import MatrixGame, common_payoff, normal_form, repeated, zero_sum_payoff
+from games.spec import parse_call
 
 
 @dataclasses.dataclass(frozen=True)
@@ -321,21 +321,6 @@ def _unknown(name: str) -> str:
     )
 
 
-_SPEC = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
-
-
-def _parse_value(text: str) -> object:
-    t = text.strip()
-    if t.lower() in ("true", "false"):
-        return t.lower() == "true"
-    for cast in (int, float):
-        try:
-            return cast(t)
-        except ValueError:
-            pass
-    return t.strip("'\"")
-
-
 def load_catalog(text: str) -> MatrixGame:
     """Build ``"NAME"`` or ``"NAME(key=value, ...)"`` from the catalog.
 
@@ -343,19 +328,10 @@ def load_catalog(text: str) -> MatrixGame:
         GameError: unknown name (lists the closest names), unknown parameter
             (lists the accepted ones) or a bad value.
     """
-    m = _SPEC.match(text or "")
-    if not m:
-        raise GameError(f"bad matrix game spec {text!r}; write NAME or NAME(key=value,...)")
-    name, arg_text = m.group(1), m.group(2)
+    name, kwargs = parse_call(text, "matrix game spec")
     e = entry(name)
-    kwargs: dict[str, object] = {}
-    if arg_text and arg_text.strip():
-        for part in arg_text.split(","):
-            if "=" not in part:
-                raise GameError(f"{name}: parameter {part.strip()!r} has no value; write key=value")
-            key, value = (s.strip() for s in part.split("=", 1))
-            if key not in e.params:
-                accepted = ", ".join(f"{k}={v!r}" for k, v in e.params.items()) or "none"
-                raise GameError(f"{name}: unknown parameter '{key}'; accepted: {accepted}")
-            kwargs[key] = _parse_value(value)
+    for key in kwargs:
+        if key not in e.params:
+            accepted = ", ".join(f"{k}={v!r}" for k, v in e.params.items()) or "none"
+            raise GameError(f"{name}: unknown parameter '{key}'; accepted: {accepted}")
     return e.build(**kwargs)

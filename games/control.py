@@ -36,11 +36,10 @@ player and pays 0 until ``reset(mask=...)``.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from games.core import COOPERATIVE, SIMULTANEOUS, Game, GameError, GameInfo, TimeStep, copy_rng
+from games.spec import parse_call
 
 # Actions may overshoot the bounds by float rounding (e.g. a float32 tanh
 # scaled to the box); beyond this they are rejected as illegal.
@@ -354,7 +353,6 @@ _TASKS = {
     "rendezvous": (Rendezvous, _RENDEZVOUS_DEFAULTS),
     "agreement": (Agreement, _AGREEMENT_DEFAULTS),
 }
-_SPEC = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
 
 
 def names() -> list[str]:
@@ -369,12 +367,11 @@ def load_control(text: str) -> ContinuousGame:
         GameError: unknown task (names the closest ones), unknown parameter
             (lists the accepted ones) or a bad value.
     """
-    m = _SPEC.match(text or "")
-    if not m:
-        raise GameError(
-            f"bad control task spec {text!r}; write NAME or NAME(key=value,...), e.g. control:rendezvous(players=3)"
-        )
-    name, arg_text = m.group(1), m.group(2)
+    name, kwargs = parse_call(
+        text,
+        "control task spec",
+        "NAME or NAME(key=value,...), e.g. control:rendezvous(players=3)",
+    )
     if name not in _TASKS:
         from games import closest
 
@@ -385,26 +382,13 @@ def load_control(text: str) -> ContinuousGame:
             + f"known: {', '.join(names())}"
         )
     cls, defaults = _TASKS[name]
-    kwargs: dict[str, object] = {}
-    if arg_text and arg_text.strip():
-        for part in arg_text.split(","):
-            if "=" not in part:
-                raise GameError(f"{name}: parameter {part.strip()!r} has no value; write key=value")
-            key, value = (s.strip() for s in part.split("=", 1))
-            if key not in defaults:
-                accepted = ", ".join(f"{k}={v!r}" for k, v in defaults.items())
-                raise GameError(f"{name}: unknown parameter '{key}'; accepted: {accepted}")
-            kwargs[key] = _parse_number(name, key, value)
+    for key, value in kwargs.items():
+        if key not in defaults:
+            accepted = ", ".join(f"{k}={v!r}" for k, v in defaults.items())
+            raise GameError(f"{name}: unknown parameter '{key}'; accepted: {accepted}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise GameError(f"{name}: parameter '{key}' must be a number, got {value!r}")
     return cls(**kwargs)
-
-
-def _parse_number(name: str, key: str, text: str) -> int | float:
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    raise GameError(f"{name}: parameter '{key}' must be a number, got {text!r}")
 
 
 def _check_int(name: str, key: str, value, lo: int, hi: int) -> None:

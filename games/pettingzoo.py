@@ -60,7 +60,6 @@ a cooperative game, where agents that are gone still get the team's reward
 
 from __future__ import annotations
 
-import ast
 import importlib
 import inspect
 import math
@@ -83,6 +82,7 @@ from games.core import (
     TimeStep,
     copy_rng,
 )
+from games.spec import parse_call
 
 __all__ = [
     "ALLOWED_MODULES",
@@ -99,7 +99,6 @@ DEFAULT_MAX_STEPS = 1000
 RESERVED = ("kind", "max_steps", "reward_range")
 # Actions may overshoot a Box by float rounding (a float32 tanh scaled to it).
 _BOUND_TOL = 1e-5
-_SPEC = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
 _PACKAGES = ("pettingzoo", "mpe2", "gymnasium")
 # Packages of PettingZoo environments a spec may name (importing a module runs its code,
 # and a spec can come from a league file or a stored .db): PettingZoo itself (classic,
@@ -115,58 +114,17 @@ MODULES_ENV = "ARENA_PETTINGZOO_MODULES"
 def parse_spec(text: str) -> tuple[str, dict[str, object]]:
     """``"mpe2.simple_spread_v3(N=3, max_cycles=25)"`` -> ``("mpe2.simple_spread_v3", {"N": 3, ...})``.
 
-    Values are Python literals; a bare word that is not one is kept as a string.
+    :func:`games.spec.parse_call` with this spec's error text.
 
     Raises:
         GameError: a malformed spec or an argument without ``key=``.
     """
-    m = _SPEC.match(text or "")
-    if not m:
-        raise GameError(
-            f"bad pettingzoo spec {text!r}; write pettingzoo:MODULE.ENV or "
-            "pettingzoo:MODULE.ENV(key=value,...), e.g. pettingzoo:mpe2.simple_spread_v3(N=3)"
-        )
-    target, arg_text = m.group(1), m.group(2)
-    kwargs: dict[str, object] = {}
-    for part in _split_top_level(arg_text or ""):
-        if "=" not in part:
-            raise GameError(f"{target}: argument {part!r} has no name; write key=value")
-        key, value = (s.strip() for s in part.split("=", 1))
-        if not key.isidentifier():
-            raise GameError(f"{target}: {key!r} is not a parameter name; write key=value")
-        if key in kwargs:
-            raise GameError(f"{target}: parameter '{key}' is given twice")
-        kwargs[key] = _literal(value)
-    return target, kwargs
-
-
-def _split_top_level(text: str) -> list[str]:
-    """Split on commas outside brackets and quotes; drop empty parts."""
-    parts, depth, quote, start = [], 0, "", 0
-    for i, ch in enumerate(text):
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return [p.strip() for p in parts if p.strip()]
-
-
-def _literal(text: str) -> object:
-    lowered = {"true": True, "false": False, "none": None}
-    if text.lower() in lowered:
-        return lowered[text.lower()]
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
+    return parse_call(
+        text,
+        "pettingzoo spec",
+        "pettingzoo:MODULE.ENV or pettingzoo:MODULE.ENV(key=value,...), "
+        "e.g. pettingzoo:mpe2.simple_spread_v3(N=3)",
+    )
 
 
 def _require_pettingzoo(target: str) -> None:
