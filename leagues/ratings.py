@@ -33,6 +33,9 @@ of 10 to 1, ``P(i beats j) = 1 / (1 + 10^((r_j - r_i) / 400))``):
   antisymmetric term captures cycles (rock-paper-scissors) that no scalar
   rating can.
 * :class:`RatingsHistory`: rows ``(step, member, system, rating)``.
+
+Online systems share one small protocol, :class:`RatingSystem` (``name``,
+``update``, ``rating``, ``table``): a new one is one class that has them.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -126,6 +130,30 @@ def log_loss(p: np.ndarray, outcome: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------
+# The protocol of online systems
+
+
+@runtime_checkable
+class RatingSystem(Protocol):
+    """An online rating system of members keyed by id (what the league updates and stores)."""
+
+    name: str
+    """The system's name in the ratings history and the store ('elo', 'melo', ...)."""
+
+    def update(self, i: int, j: int, score_i: float) -> None:
+        """Record one game of ``i`` against ``j`` with score ``s_ij`` in [0, 1]."""
+        ...
+
+    def rating(self, member: int) -> float:
+        """The member's rating (the initial one for a member without games)."""
+        ...
+
+    def table(self, ids: Iterable[int]) -> dict[int, float]:
+        """``{id: rating}`` for ``ids``."""
+        ...
+
+
+# ---------------------------------------------------------------------------
 # Elo
 
 
@@ -151,6 +179,8 @@ def elo_update(r_i: float, r_j: float, score_i: float, k: float = 16.0) -> tuple
 class Elo:
     """Online Elo ratings of members (keyed by id), each starting at ``initial``."""
 
+    name = "elo"
+
     def __init__(self, k: float = 16.0, initial: float = 1200.0):
         self.k = float(k)
         self.initial = float(initial)
@@ -158,6 +188,9 @@ class Elo:
 
     def rating(self, member: int) -> float:
         return self.ratings.get(member, self.initial)
+
+    def table(self, ids: Iterable[int]) -> dict[int, float]:
+        return {int(m): self.rating(int(m)) for m in ids}
 
     def update(self, i: int, j: int, score_i: float) -> None:
         """Record one game of ``i`` against ``j``."""
@@ -330,6 +363,8 @@ class MElo:
     order in which members first appear.
     """
 
+    name = "melo"
+
     def __init__(
         self,
         k: int = 1,
@@ -353,6 +388,12 @@ class MElo:
             self.ratings[m] = self.initial
             rng = np.random.default_rng([self.seed, int(m)])
             self.cycles[m] = rng.normal(0.0, self.init_scale, 2 * self.k)
+
+    def rating(self, member: int) -> float:
+        return self.ratings.get(member, self.initial)
+
+    def table(self, ids: Iterable[int]) -> dict[int, float]:
+        return {int(m): self.rating(int(m)) for m in ids}
 
     def expected(self, i: int, j: int) -> float:
         self._ensure(i)

@@ -300,3 +300,16 @@ def test_batch_ratings_and_match_updates():
         (1, 3, 1.0),
         (2, 3, 0.5),
     ]
+
+
+def test_elo_and_melo_are_rating_systems_behind_one_protocol():
+    from leagues.ratings import RatingSystem
+
+    for system, name in ((Elo(k=16, initial=1200), "elo"), (MElo(seed=0), "melo")):
+        assert isinstance(system, RatingSystem) and system.name == name
+        system.update(1, 2, 1.0)
+        system.update(2, 3, 0.5)
+        table = system.table([1, 2, 3, 4])
+        assert table == {m: system.rating(m) for m in (1, 2, 3, 4)}
+        assert table[1] > 1200 > table[2] and table[4] == 1200  # 4 never played
+        assert 4 not in system.ratings  # reading a rating records nothing
