@@ -55,13 +55,6 @@ def masked_entropy(logits: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
     return -(p * torch.where(legal, logp, torch.zeros_like(logp))).sum(-1)
 
 
-def sample_categorical(
-    probs: torch.Tensor, generator: torch.Generator | None = None
-) -> torch.Tensor:
-    """Sample one index per row; never an index with probability 0."""
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-
-
 def masked_argmax(values: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
     """Greedy legal action per row (for Q-values and double-Q targets)."""
     return mask_logits(values, legal).argmax(-1)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 
-import numpy as np
-
 
 @contextlib.contextmanager
 def _quiet_stderr():
@@ -34,12 +32,9 @@ def list_games() -> list[dict]:
     import pyspiel
 
     import games
+    from games.catalog import names
 
     rows = []
-    try:
-        from games.catalog import names
-    except ImportError:  # pragma: no cover - catalog missing only in a broken install
-        names = list
     for n in names():
         d = games.load("matrix:" + n).describe()
         d["name"] = "matrix:" + n
@@ -69,27 +64,8 @@ def list_games() -> list[dict]:
     return rows
 
 
-def playthrough(game, seed: int = 0, max_steps: int = 200) -> list[str]:
+def playthrough(game, seed: int = 0) -> list[str]:
     """One game with uniform random legal actions, as readable lines."""
-    try:
-        from games.testing import random_playthrough
+    from games.testing import random_playthrough
 
-        return random_playthrough(game, seed)
-    except ImportError:  # pragma: no cover
-        pass
-    import games
-
-    env = game.vector(1, seed)
-    rng = np.random.default_rng(seed)
-    ts = env.reset()
-    lines = []
-    for _ in range(max_steps):
-        if ts.done[0]:
-            break
-        acts = games.random_legal_actions(ts.legal, rng)
-        who = np.nonzero(ts.acting[0])[0]
-        lines.append(
-            ", ".join(f"player {p}: {game.action_name(int(p), int(acts[0, p]))}" for p in who)
-        )
-        ts = env.step(acts)
-    return lines
+    return random_playthrough(game, seed)

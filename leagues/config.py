@@ -403,12 +403,6 @@ def _section(raw: Mapping[str, Any], cls: type, section: str, path: str, where: 
     return cls(**values)
 
 
-def _type_name(t) -> str:
-    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(
-        t, str(t)
-    )
-
-
 def _check_value(value: Any, hint, section: str, key: str, path: str, where: str):
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
