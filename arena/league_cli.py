@@ -114,6 +114,14 @@ def _top_member(store, system: str):
     return members[max(frozen, key=frozen.get)].name
 
 
+def _member_step(store, m) -> int:
+    """A member's env steps: frozen at its snapshot, a learner's from its latest checkpoint."""
+    if m.kind == "learner":
+        state = store.learner_state(m.name)
+        return state.step if state is not None else 0
+    return m.step
+
+
 def _ratings_rows(store, system: str):
     from leagues.ratings import bradley_terry
 
@@ -152,7 +160,7 @@ def _ratings_rows(store, system: str):
                     "name": m.name,
                     "kind": m.kind,
                     "active": m.active,
-                    "step": m.step,
+                    "step": _member_step(store, m),
                     "rating": latest[m.id],
                     "games": counts.get(m.id),
                 }
@@ -178,6 +186,8 @@ def _print_ratings(store, system: str, limit: int | None = None) -> None:
             f"{r['step']:,}",
             fmt,
         )
+    if limit and len(rows) > limit:
+        table.caption = f"{len(rows) - limit} more; all of them: arena league ratings {shlex.quote(str(store.path))}"
     console = Console()
     if not console.is_terminal:
         console = Console(width=100)
@@ -212,7 +222,7 @@ def _members(args) -> int:
                 "algorithm": m.algorithm,
                 "role": m.role,
                 "parent": m.parent,
-                "step": m.step,
+                "step": _member_step(store, m),
                 "active": m.active,
             }
             if m.id in snaps:

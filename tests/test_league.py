@@ -430,3 +430,20 @@ def test_alphastar_roles(tmp_path):
         assert s.learner_state("main").counters["resets"] == 0
     finally:
         s.close()
+
+
+def test_tables_show_learner_steps_and_say_when_truncated(tmp_path, capsys):
+    from arena.league_cli import _print_ratings, _ratings_rows
+
+    db = tmp_path / "x.db"
+    run_league(write_config(tmp_path, steps=768), db)
+    s = Store.open(db, readonly=True)
+    try:
+        rows = {r["name"]: r for r in _ratings_rows(s, "elo")}
+        assert rows["main"]["step"] == s.learner_state("main").step > 0
+        capsys.readouterr()
+        _print_ratings(s, "elo", limit=2)
+        out = capsys.readouterr().out
+        assert f"{len(rows) - 2} more" in out
+    finally:
+        s.close()
