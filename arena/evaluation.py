@@ -764,21 +764,22 @@ def evaluate_league(
     record: bool = True,
     device: str = "cpu",
 ) -> dict:
-    """Meta-game, meta-Nash, Nash averaging, dominance and exact Nash gaps of a league's active members.
+    """The population evaluation of a league's active members now (``arena league eval``).
 
-    The payoff table is exact (:func:`exact_payoff_table`) for two-player
-    OpenSpiel and one-shot matrix games small enough to enumerate, and
-    otherwise sampled: every pair plays ``games_per_pair`` games (default: the
-    league's ``evaluation.games_per_pair``) with seat rotation, cooperative
-    games also in self-play. NashConv is exact or left out (``null``) when the
-    game is too large; the live learners and the meta-Nash mixture
-    (:class:`arena.metagame.MixturePolicy`, PSRO's measure) are measured. With
-    ``record`` the gaps are added to the store as ``nash_gap`` evaluations
-    (``who``: ``learner`` or ``meta_nash``) when the store can be opened for
-    writing (not while the league runs).
+    Computed by :func:`evaluate_population`, the function the league loop
+    runs each evaluation period, so the two agree: the frozen meta-game
+    (exact where :func:`exact_payoff_table` can, else every pair plays
+    ``games_per_pair`` games, default the league's
+    ``evaluation.games_per_pair``), each learner against it, and exact
+    NashConv where the game is small enough (``null`` with the reason
+    otherwise). With ``record`` the record is added to the store as a
+    ``league`` evaluation (what ``arena report`` reads) and the gaps as
+    ``nash_gap`` evaluations, when the store can be opened for writing (not
+    while the league runs).
 
     Returns:
-        A JSON-friendly dict.
+        :meth:`arena.population.PopulationEvaluation.to_json`, plus
+        ``recorded`` (and ``record_note`` when recording failed).
     """
     import games
     from arena.league import member_policy
@@ -802,7 +803,7 @@ def evaluate_league(
             except StoreError:  # a learner with no checkpoint yet
                 continue
         step = max([m.step for m in store.matches()[-1:]] + [0])
-    out = evaluate_population(
+    rec = evaluate_population(
         game,
         spec,
         [m.name for m in usable],
@@ -813,26 +814,31 @@ def evaluate_league(
         seed,
         max_states=max_states,
     )
-    if not usable:
+    out = rec.to_json()
+    if not usable or not record:
         return out
-    gaps = out["nash_gaps"]
-    if record:
-        try:
-            with Store.open(db_path) as store:
-                with store.batch():
-                    for g in gaps:
-                        if g["nash_conv"] is not None:
-                            store.add_evaluation(step, "nash_gap", g)
-            out["recorded"] = True
-        except StoreError as e:
-            out["recorded"] = False
-            out["note"] = f"results not recorded: {str(e).splitlines()[0]}"
+    try:
+        with Store.open(db_path) as store:
+            with store.batch():
+                store.add_evaluation(step, "league", out)
+                for g in rec.gap_rows():
+                    store.add_evaluation(step, "nash_gap", g)
+        out["recorded"] = True
+    except StoreError as e:
+        out["recorded"] = False
+        out["record_note"] = f"results not recorded: {str(e).splitlines()[0]}"
     return out
+
+
+def _fmt_cell(x, digits: int = 4) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
 
 
 def league_eval_command(args) -> int:
     """``arena league eval DB [--games N] [--json]``."""
     import json
+
+    from arena.population import PopulationEvaluation
 
     games = getattr(args, "games", None)
     if games is not None:
@@ -843,34 +849,90 @@ def league_eval_command(args) -> int:
     if getattr(args, "json", False):
         print(json.dumps(out, indent=2))
         return 0
-    print(
-        f"{out['game']} ({out['kind']}): {len(out['members'])} active members, step {out['step']:,}"
+    rec = PopulationEvaluation.from_json(
+        {k: v for k, v in out.items() if k not in ("recorded", "record_note")}
     )
-    if "meta_nash" not in out:
-        print(out.get("note", "nothing to evaluate"))
-        return 0
-    print(f"payoff table: {out['table_method']}; meta-Nash by {out['meta_method']}")
-    order = np.lexsort((-np.array(out["meta_nash"]), -np.array(out["nash_averaging"])))
-    print(f"  {'member':<28} {'meta-Nash':>10} {'Nash avg':>10}")
-    for i in order:
-        print(
-            f"  {out['members'][i]:<28} {out['meta_nash'][i]:>10.4f} {out['nash_averaging'][i]:>10.4f}"
-        )
-    for c in out["cycles"][:5]:
-        print("  cycle: " + " > ".join(out["members"][i] for i in c + [c[0]]))
-    if "cross_play" in out:
-        cp = out["cross_play"]
-        print(
-            f"  self-play {cp['self_play']:.4f}  cross-play {cp['cross_play']:.4f}  gap {cp['gap']:.4f}"
-        )
-    for g in out["nash_gaps"]:
-        if g["nash_conv"] is None:
-            print(f"  NashConv of {g['member']}: not computed ({g['note']})")
-        else:
-            print(f"  NashConv of {g['member']}: {g['nash_conv']:.6f} (exact)")
-    if out.get("note"):
-        print(out["note"])
+    for line in population_lines(rec):
+        print(line)
+    if out.get("record_note"):
+        print(out["record_note"])
     return 0
+
+
+def population_lines(rec) -> list[str]:
+    """A :class:`arena.population.PopulationEvaluation` as text lines (``arena league eval``)."""
+    lines = [
+        f"{rec.game} ({rec.kind}): {len(rec.members)} frozen members and references, "
+        f"{len(rec.learners)} learners, step {rec.step:,}"
+    ]
+    if rec.note:
+        lines.append(rec.note)
+    if rec.members:
+        label = "exact" if rec.exact else f"estimated, {rec.table_method}"
+        lines.append(f"payoff table: {label}; meta-Nash by {rec.meta_method}")
+        w = np.array(rec.meta_nash)
+        r = np.array(rec.nash_averaging) if rec.nash_averaging is not None else np.zeros(len(w))
+        lines.append(f"  {'member':<28} {'meta-Nash':>10} {'Nash avg':>10}")
+        for i in np.lexsort((-w, -r)):
+            avg = _fmt_cell(rec.nash_averaging[i]) if rec.nash_averaging is not None else "–"
+            lines.append(f"  {rec.members[i]:<28} {w[i]:>10.4f} {avg:>10}")
+        if rec.nash_averaging is None:
+            lines.append(f"  Nash averaging: not given ({rec.nash_averaging_note})")
+        for c in rec.cycles[:5]:
+            lines.append("  cycle: " + " > ".join(rec.members[i] for i in c + c[:1]))
+        if rec.cross_play is not None:
+            cp = rec.cross_play
+            lines.append(
+                f"  self-play {_fmt_cell(cp['self_play'])}  cross-play "
+                f"{_fmt_cell(cp['cross_play'])}  gap {_fmt_cell(cp['gap'])}"
+            )
+    for row in rec.learners:
+        vs = _fmt_cell(row.vs_meta_nash)
+        lines.append(
+            f"  learner {row.name}: return {vs} against the meta-Nash ({row.method or '–'})"
+        )
+        lines.append(_gap_line(row.name, row.gap))
+    if rec.members:
+        lines.append(_gap_line("meta-Nash mixture", rec.meta_nash_gap))
+    for f in rec.fallback:
+        lines.append(f"  solver fallback: {f}")
+    return lines
+
+
+def _gap_line(who: str, gap) -> str:
+    if gap.nash_conv is None:
+        return f"  NashConv of {who}: not computed ({gap.note})"
+    return f"  NashConv of {who}: {gap.nash_conv:.6f} (exact)"
+
+
+def _restrict(meta, idx: list[int]):
+    """The meta-game of the members ``idx`` alone."""
+    ix = np.ix_(idx, idx)
+    return dataclasses.replace(
+        meta,
+        names=tuple(meta.names[i] for i in idx),
+        payoffs=meta.payoffs[ix],
+        stderr=meta.stderr[ix],
+        advantage=meta.advantage[ix],
+        advantage_stderr=meta.advantage_stderr[ix],
+        counts=meta.counts[ix],
+    )
+
+
+def _gap(game, policy, label: str, seed: int, max_states: int):
+    from arena.population import Gap
+
+    try:
+        res = exact_nash_conv(game, policy, seed=seed, max_states=max_states, label=label)
+    except ExactLimitError as e:
+        return Gap(None, note=str(e).split(";")[0])
+    return Gap(res.nash_conv, res.exploitability, tuple(res.per_player.tolist()), EXACT)
+
+
+def _cells(x: np.ndarray) -> tuple:
+    return tuple(
+        tuple(float(v) if np.isfinite(v) else None for v in row) for row in np.atleast_2d(x)
+    )
 
 
 def evaluate_population(
@@ -886,46 +948,100 @@ def evaluate_population(
     max_states: int = DEFAULT_MAX_STATES,
     backend=None,
     match_policies: list | None = None,
-) -> dict:
-    """Meta-game, meta-Nash, Nash averaging, dominance and exact Nash gaps of a population.
+):
+    """The population evaluation: the frozen meta-game and each learner against it.
 
-    ``kinds`` are member kinds ('learner', 'snapshot', 'reference'): learners'
-    gaps are measured one by one, and the meta-Nash mixture's always. Used by
-    :func:`evaluate_league` and, periodically, by the league loop itself.
-    Sampled matches run on ``backend`` (an :mod:`arena.backends` backend;
-    None: here) with ``match_policies`` (default ``policies``; the process and
-    Ray backends need :class:`arena.backends.PolicySpec` s).
+    ``kinds`` are member kinds ('learner', 'snapshot', 'reference'). The
+    meta-game (payoff table, meta-Nash, Nash averaging, dominance) is over the
+    frozen members and references only; each learner gets its own row (its
+    return against every frozen member) and its own exact NashConv, and the
+    frozen meta-Nash mixture's NashConv is measured (PSRO's measure). Used by
+    :func:`evaluate_league` and, periodically, by the league loop itself,
+    which stores the result.
+
+    The table is exact (:func:`exact_payoff_table`) where it can be, else
+    sampled: each frozen pair and each learner-frozen pair plays ``n`` games
+    (cooperative games: frozen self-play too) on ``backend`` (an
+    :mod:`arena.backends` backend; None: here) with ``match_policies``
+    (default ``policies``; the process and Ray backends need
+    :class:`arena.backends.PolicySpec` s).
+
+    Nash averaging (Balduzzi et al. 2018) is given for two-player zero-sum and
+    constant-sum games, where the seat-balanced table is antisymmetric (up to
+    a constant); elsewhere it is None with the reason.
 
     A degenerate payoff table never raises here: a solver that fails hands
     over to the next (:func:`arena.metagame.meta_nash`,
-    :func:`arena.metagame.maxent_nash_noted`), and ``fallback`` (present only
-    then) lists one line per failure saying what was used instead.
-    """
-    import itertools
+    :func:`arena.metagame.maxent_nash_noted`), and ``fallback`` lists one
+    line per failure saying what was used instead.
 
+    Returns:
+        An :class:`arena.population.PopulationEvaluation`.
+    """
     from arena.metagame import (
-        analyze,
+        cross_play,
+        dominance_graph,
         empirical_metagame,
+        meta_nash,
         metagame_from_table,
         mixture_policy,
+        nash_averaging,
         records_from_match,
     )
+    from arena.population import Gap, LearnerRow, PopulationEvaluation
     from arena.rollout import play
     from games.core import COOPERATIVE
 
-    out: dict = {"game": spec, "kind": game.info.kind, "members": list(names), "step": step}
+    kind = game.info.kind
+    frozen = [i for i, k in enumerate(kinds) if k != "learner"]
+    live = [i for i, k in enumerate(kinds) if k == "learner"]
+    empty = PopulationEvaluation(
+        step=step,
+        game=spec,
+        kind=kind,
+        members=tuple(names[i] for i in frozen),
+        member_kinds=tuple(kinds[i] for i in frozen),
+        payoffs=(),
+        stderr=(),
+        table_method="",
+        meta_nash=(),
+        meta_method="",
+        nash_averaging=None,
+        nash_averaging_weights=None,
+        nash_averaging_note="no frozen member yet",
+        dominance_edges=(),
+        cycles=(),
+        components=(),
+        meta_nash_gap=Gap(None, note="no frozen member yet"),
+    )
     if not policies:
-        out["note"] = "no member with weights yet; run the league first"
-        return out
+        return dataclasses.replace(
+            empty,
+            members=(),
+            member_kinds=(),
+            note="no member with weights yet; run the league first",
+        )
+    if not frozen:
+        learners = tuple(
+            LearnerRow(
+                names[i], (), (), "", None, _gap(game, policies[i], names[i], seed, max_states)
+            )
+            for i in live
+        )
+        return dataclasses.replace(
+            empty,
+            learners=learners,
+            note="no frozen member or reference yet: the meta-game is over frozen members",
+        )
     try:
         table = exact_payoff_table(game, policies, seed=seed, max_states=max_states)
-        meta = metagame_from_table(names, table, game.info.kind, stderr=np.zeros_like(table))
-        out["table_method"] = EXACT
+        meta = metagame_from_table(names, table, kind, stderr=np.zeros_like(table))
+        method = EXACT
     except ExactLimitError:
         pairs = [
             (i, j)
             for i, j in itertools.combinations_with_replacement(range(len(policies)), 2)
-            if i != j or game.info.kind == COOPERATIVE
+            if (i != j or kind == COOPERATIVE) and (kinds[i] != "learner" or kinds[j] != "learner")
         ]
         if backend is None:
             results = [
@@ -940,73 +1056,59 @@ def evaluate_population(
         records = []
         for (i, j), result in zip(pairs, results):
             records += records_from_match(i, j, result)
-        meta = empirical_metagame(names, records, game.info.kind)
-        out["table_method"] = f"sampled ({n} games per pair)"
-    analysis = analyze(meta)
-    out.update(
-        payoffs=np.where(np.isfinite(meta.payoffs), meta.payoffs, None).tolist(),
-        stderr=np.nan_to_num(meta.stderr).tolist(),
-        meta_nash=analysis.nash.weights.tolist(),
-        meta_method=analysis.nash.method,
-        nash_averaging=analysis.averaging.ratings.tolist(),
-        dominance_edges=[list(e) for e in analysis.dominance.edges],
-        cycles=analysis.dominance.cycles,
-    )
-    if analysis.cross_play is not None:
-        out["cross_play"] = {
-            "self_play": analysis.cross_play.self_play,
-            "cross_play": analysis.cross_play.cross_play,
-            "gap": analysis.cross_play.gap,
-        }
-    gaps = []
-    fallbacks = analysis.fallbacks
-    candidates = [(nm, "learner", p) for nm, k, p in zip(names, kinds, policies) if k == "learner"]
-    # PSRO's measure: the meta-Nash of the frozen members alone (the live
-    # learners are measured on their own above).
-    frozen = [i for i, k in enumerate(kinds) if k != "learner"]
-    if frozen and len(frozen) < len(names):
-        import dataclasses
-
-        from arena.metagame import meta_nash as solve_meta
-
-        ix = np.ix_(frozen, frozen)
-        sub = dataclasses.replace(
-            meta,
-            names=tuple(names[i] for i in frozen),
-            payoffs=meta.payoffs[ix],
-            stderr=meta.stderr[ix],
-            advantage=meta.advantage[ix],
-            advantage_stderr=meta.advantage_stderr[ix],
-            counts=meta.counts[ix],
-        )
-        frozen_nash = solve_meta(sub)
-        weights = frozen_nash.weights
-        if frozen_nash.fallback:
-            fallbacks.append(f"frozen members' meta-Nash: {frozen_nash.fallback}")
-        mix = mixture_policy([policies[i] for i in frozen], weights)
-        out["frozen_meta_nash"] = {names[i]: float(w) for i, w in zip(frozen, weights)}
+        meta = empirical_metagame(names, records, kind)
+        method = f"sampled ({n} games per pair)"
+    sub = _restrict(meta, frozen)
+    nash = meta_nash(sub)
+    _, dom = dominance_graph(sub)
+    fallback = [f"meta-Nash: {nash.fallback}"] if nash.fallback else []
+    if game.info.num_players == 2 and kind in (ZERO_SUM, CONSTANT_SUM):
+        avg = nash_averaging(sub)
+        averaging = (tuple(avg.ratings.tolist()), tuple(avg.weights.tolist()), None)
+        if avg.fallback:
+            fallback.append(f"Nash averaging: {avg.fallback}")
     else:
-        mix = mixture_policy(policies, analysis.nash.weights)
-    candidates.append(("meta-Nash mixture", "meta_nash", mix))
-    if fallbacks:  # an evaluation degrades, recorded, rather than stopping the league
-        out["fallback"] = fallbacks
-    for label, who, pol in candidates:
-        try:
-            res = exact_nash_conv(game, pol, seed=seed, max_states=max_states, label=label)
-        except ExactLimitError as e:
-            gaps.append(
-                {"who": who, "member": label, "nash_conv": None, "note": str(e).split(";")[0]}
-            )
-            continue
-        gaps.append(
-            {
-                "who": who,
-                "member": label,
-                "nash_conv": res.nash_conv,
-                "exploitability": res.exploitability,
-                "per_player": res.per_player.tolist(),
-                "method": EXACT,
-            }
+        averaging = (
+            None,
+            None,
+            f"{kind.replace('_', '-')} {game.info.num_players}-player game: Nash averaging "
+            "is defined for two-player zero-sum (antisymmetric) meta-games",
         )
-    out["nash_gaps"] = gaps
-    return out
+    cross = None
+    if kind == COOPERATIVE:
+        cp = cross_play(sub)
+        cross = {"self_play": cp.self_play, "cross_play": cp.cross_play, "gap": cp.gap}
+        cross = {k: (float(v) if np.isfinite(v) else None) for k, v in cross.items()}
+    weights = nash.weights
+    learners = []
+    for i in live:
+        row = meta.payoffs[i, frozen]
+        learners.append(
+            LearnerRow(
+                names[i],
+                tuple(float(x) if np.isfinite(x) else None for x in row),
+                tuple(float(x) if np.isfinite(x) else None for x in meta.stderr[i, frozen]),
+                method,
+                float(row @ weights) if np.all(np.isfinite(row)) else None,
+                _gap(game, policies[i], names[i], seed, max_states),
+            )
+        )
+    mix = mixture_policy([policies[i] for i in frozen], weights)
+    return dataclasses.replace(
+        empty,
+        payoffs=_cells(sub.payoffs),
+        stderr=_cells(sub.stderr),
+        table_method=method,
+        meta_nash=tuple(weights.tolist()),
+        meta_method=nash.method,
+        nash_averaging=averaging[0],
+        nash_averaging_weights=averaging[1],
+        nash_averaging_note=averaging[2],
+        dominance_edges=tuple(tuple(e) for e in dom.edges),
+        cycles=tuple(tuple(c) for c in dom.cycles),
+        components=tuple(tuple(c) for c in dom.components),
+        meta_nash_gap=_gap(game, mix, "meta-Nash mixture", seed, max_states),
+        learners=tuple(learners),
+        cross_play=cross,
+        fallback=tuple(fallback),
+    )

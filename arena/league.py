@@ -427,7 +427,7 @@ class League:
         return self._target is not None and slot.step >= self._target
 
     def _evaluate(self, step: int, seed: int) -> list[tuple[str, dict]]:
-        """Meta-game and exact Nash gaps of the active members and the learners."""
+        """The population evaluation (frozen meta-game, learners beside it) and its gaps, to store."""
         from arena.evaluation import evaluate_population
 
         frozen = [m for m in self.pool.active() if m.kind != LEARNER]
@@ -452,12 +452,9 @@ class League:
                 else None
             ),
         )
-        out["seconds"] = time.perf_counter() - t0  # measurement time, for wall-clock curves
-        rows = [("league", out)]
-        rows += [
-            ("nash_gap", g) for g in out.get("nash_gaps", []) if g.get("nash_conv") is not None
-        ]
-        return rows
+        # measurement time, for wall-clock curves
+        rec = dataclasses.replace(out, seconds=time.perf_counter() - t0)
+        return [("league", rec.to_json())] + [("nash_gap", g) for g in rec.gap_rows()]
 
     def _return_ratings(self) -> dict[int, float]:
         ids = [m.id for m in self.pool.members]

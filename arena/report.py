@@ -33,8 +33,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from arena.metagame import PairRecord
-
 EXACT = "exact"
 BOUND = "exploiter_lower_bound"
 
@@ -120,6 +118,16 @@ class ReportData:
     """``[K, K]`` cooperative games: common return of row with column."""
     notes: list[str] = dataclasses.field(default_factory=list)
     """Free text shown in the notes section."""
+    table_method: str = ""
+    """How ``payoffs`` were found: 'exact' or 'sampled (N games per pair)' ('': estimated)."""
+    nash_averaging_note: str | None = None
+    """Why there are no Nash-averaging ratings (where they are not defined)."""
+    learners: list = dataclasses.field(default_factory=list)
+    """:class:`arena.population.LearnerRow` s: live learners against the frozen members."""
+    meta_nash_gap: object | None = None
+    """:class:`arena.population.Gap` of the frozen meta-Nash mixture."""
+    evaluation_step: int | None = None
+    """League step of the population evaluation shown (None: none stored)."""
 
 
 def with_analysis(data: ReportData, analysis) -> ReportData:
@@ -140,6 +148,43 @@ def with_analysis(data: ReportData, analysis) -> ReportData:
         cross_play=None if analysis.cross_play is None else analysis.cross_play.table,
         notes=data.notes
         + [f"Solver fallback in this report's meta-game: {line}" for line in analysis.fallbacks],
+    )
+
+
+def with_population(data: ReportData, rec) -> ReportData:
+    """``data`` with the meta-game sections read from a stored population evaluation.
+
+    ``rec`` is an :class:`arena.population.PopulationEvaluation`; nothing is
+    recomputed, so the report shows exactly what the league (or ``arena league
+    eval``) stored.
+    """
+
+    def table(rows):
+        return np.array([[np.nan if x is None else x for x in r] for r in rows], dtype=np.float64)
+
+    k = len(rec.members)
+    return dataclasses.replace(
+        data,
+        members=list(rec.members),
+        payoffs=table(rec.payoffs) if k else None,
+        payoff_stderr=table(rec.stderr) if k else None,
+        meta_nash=list(rec.meta_nash) if k else None,
+        meta_method=rec.meta_method,
+        nash_averaging=None if rec.nash_averaging is None else list(rec.nash_averaging),
+        nash_averaging_weights=None
+        if rec.nash_averaging_weights is None
+        else list(rec.nash_averaging_weights),
+        nash_averaging_note=rec.nash_averaging_note,
+        dominance_edges=[tuple(e) for e in rec.dominance_edges],
+        intransitive=[list(c) for c in rec.cycles] or [list(c) for c in rec.components],
+        cross_play=None,
+        table_method=rec.table_method,
+        learners=list(rec.learners),
+        meta_nash_gap=rec.meta_nash_gap,
+        evaluation_step=rec.step,
+        notes=data.notes
+        + [f"Solver fallback in the stored evaluation: {line}" for line in rec.fallback]
+        + ([rec.note] if rec.note else []),
     )
 
 
@@ -497,11 +542,19 @@ def _sections(data: ReportData) -> tuple[list[_Section], dict[str, bytes]]:
         )
         payoff.figures.append(("payoffs.png", "Payoff heatmap of the meta-game"))
         payoff.paragraphs.append(
+            "Frozen members and references only (live learners have their own section). "
             "Entry (row, column): the row member's mean return against the column member, "
-            "averaged over seats (each seating counts equally); annotations show ± one standard error."
+            "averaged over seats (each seating counts equally); "
+            + (
+                "exact expected returns, no sampling noise."
+                if data.table_method == EXACT
+                else "estimated from sampled matches; annotations show ± one standard error."
+            )
         )
     else:
-        payoff.paragraphs.append("Not enough members or matches for a payoff table yet.")
+        payoff.paragraphs.append(
+            "No meta-game of two or more frozen members stored yet (see the notes)."
+        )
     out.append(payoff)
 
     support = _Section("Meta-Nash support")
@@ -512,7 +565,8 @@ def _sections(data: ReportData) -> tuple[list[_Section], dict[str, bytes]]:
             data.meta_method, data.meta_method or "–"
         )
         support.paragraphs.append(
-            f"{len(order)} of {k} members have positive weight; solved by {method}."
+            f"{len(order)} of {k} frozen members and references have positive weight; "
+            f"solved by {method}. Live learners are not meta-strategies: see their own section."
         )
         support.tables.append(
             (["member", "weight"], [[data.members[i], _fmt(w[i], 4)] for i in order])
@@ -542,6 +596,8 @@ def _sections(data: ReportData) -> tuple[list[_Section], dict[str, bytes]]:
                 ],
             )
         )
+    elif has_meta and data.nash_averaging_note:
+        averaging.paragraphs.append(f"No Nash-averaging ratings: {data.nash_averaging_note}.")
     else:
         averaging.paragraphs.append("No Nash-averaging ratings yet.")
     out.append(averaging)
@@ -575,6 +631,9 @@ def _sections(data: ReportData) -> tuple[list[_Section], dict[str, bytes]]:
     else:
         dom.paragraphs.append("No dominance graph yet.")
     out.append(dom)
+
+    if data.learners:
+        out.append(_learner_section(data))
 
     if data.kind == "cooperative":
         cross = _Section("Cross-play (cooperative game)")
@@ -619,14 +678,58 @@ def _sections(data: ReportData) -> tuple[list[_Section], dict[str, bytes]]:
         )
     if not data.gaps:
         notes.paragraphs.append("No Nash-gap measurement was made.")
-    if has_meta:
+    if has_meta and data.table_method == EXACT:
+        notes.paragraphs.append(
+            "The payoff table, meta-Nash, Nash averaging and dominance graph are exact: "
+            "computed from exact expected returns, no sampling."
+        )
+    elif has_meta:
+        how = f" ({data.table_method})" if data.table_method else ""
         notes.paragraphs.append(
             "The payoff table, meta-Nash, Nash averaging and dominance graph are estimated from "
-            "sampled matches (standard errors shown), not exact."
+            f"sampled matches{how}, standard errors shown, not exact."
         )
     notes.paragraphs.extend(data.notes)
     out.append(notes)
     return out, figures
+
+
+def _learner_section(data: ReportData) -> _Section:
+    """Each live learner against the frozen members, and its own NashConv."""
+    sec = _Section("Learners against the frozen pool")
+    sec.paragraphs.append(
+        "Live learners are not members of the frozen meta-game: each row is the learner's "
+        "mean return against each frozen member"
+        + (f" ({data.table_method})" if data.table_method else "")
+        + " and against the frozen meta-Nash mixture, with its own NashConv."
+    )
+    k = len(data.members)
+    shown = data.members if k <= 8 else []
+    rows = []
+    for r in data.learners:
+        g = r.gap
+        gap = (
+            f"{_fmt(g.nash_conv, 5)} ({g.method})"
+            if g.nash_conv is not None
+            else f"not computed ({g.note})"
+        )
+        rows.append(
+            [r.name, _fmt(r.vs_meta_nash)] + [_fmt(r.returns[i]) for i in range(len(shown))] + [gap]
+        )
+    sec.tables.append(
+        (["learner", "vs meta-Nash"] + [f"vs {m}" for m in shown] + ["NashConv"], rows)
+    )
+    mg = data.meta_nash_gap
+    if mg is not None:
+        sec.paragraphs.append(
+            "NashConv of the frozen meta-Nash mixture: "
+            + (
+                f"{_fmt(mg.nash_conv, 5)} ({mg.method})."
+                if mg.nash_conv is not None
+                else f"not computed ({mg.note})."
+            )
+        )
+    return sec
 
 
 # ---------------------------------------------------------------------------
@@ -725,7 +828,7 @@ def _atomic_write(path: str, data: bytes) -> None:
 # From the league store (the lead connects this)
 
 
-def load_report_data(db_path: str | os.PathLike, tag: str | None = None) -> ReportData:
+def load_report_data(db_path: str | os.PathLike) -> ReportData:
     """Fill a :class:`ReportData` from a league's SQLite store (read-only).
 
     What is read (``leagues.store.Store``):
@@ -739,16 +842,15 @@ def load_report_data(db_path: str | os.PathLike, tag: str | None = None) -> Repo
       ``nash_conv`` value (``arena.evaluation.nash_report`` output), with
       ``who`` (default ``learner``) and ``method`` (default ``exact``);
       exploitability is NashConv / players, so it is not drawn again;
-    * meta-game: the matches among *active* members in which exactly two
-      members sit (or one member in every seat: self-play), tagged ``tag``
-      (default: ``"eval"`` when any match has that tag, else all), through
-      :func:`arena.metagame.empirical_metagame` and
-      :func:`arena.metagame.analyze`.
+    * meta-game: the latest stored population evaluation (kind ``league``,
+      an :class:`arena.population.PopulationEvaluation`), as stored: nothing
+      is recomputed. None stored, or one in an older format: the report says
+      so and leaves the meta-game sections empty.
 
     Raises:
         leagues.store.StoreError: not a league store.
     """
-    from arena.metagame import analyze, empirical_metagame
+    from arena.population import PopulationEvaluation, PopulationFormatError
     from leagues.store import Store
 
     with Store.open(db_path, readonly=True) as store:
@@ -783,26 +885,7 @@ def load_report_data(db_path: str | os.PathLike, tag: str | None = None) -> Repo
         if p["nash_conv"] is not None:
             gaps.append(GapPoint(ev.step, who, float(p["nash_conv"]), method, "nash_conv"))
 
-    if tag is None:
-        tag = "eval" if any(m.tag == "eval" for m in all_matches) else ""
-    matches = [m for m in all_matches if not tag or m.tag == tag]
     active = [m for m in members if m.active]
-    index = {m.id: i for i, m in enumerate(active)}
-    records = []
-    for match in matches:
-        ids = sorted(set(match.seats))
-        if len(ids) > 2 or any(i not in index for i in ids):
-            continue
-        a, b = ids[0], ids[-1]
-        seats = np.asarray(match.seats)
-        rets = np.asarray(match.returns, dtype=np.float64)
-        seat_a = int(np.flatnonzero(seats == a)[0])
-        if a == b:  # self-play: seat 0 and the other seats
-            ret_a, ret_b = rets[0], float(rets[1:].mean()) if len(rets) > 1 else rets[0]
-        else:
-            ret_a, ret_b = float(rets[seats == a].mean()), float(rets[seats == b].mean())
-        records.append(PairRecord(index[a], index[b], seat_a, ret_a, ret_b))
-
     steps = (
         [m.step for m in all_matches]
         + [r.step for r in rating_rows]
@@ -829,14 +912,26 @@ def load_report_data(db_path: str | os.PathLike, tag: str | None = None) -> Repo
                 data.notes.append(
                     f"Solver fallback at step {e.step:,} ({e.payload.get('where')}): {line}"
                 )
-    if len(active) >= 2 and records:
-        meta = empirical_metagame(data.members, records, kind)
-        data = with_analysis(data, analyze(meta))
-        if len(members) > len(active):
-            data.notes.append(
-                f"{len(members) - len(active)} evicted members appear in the rating curves "
-                "but not in the meta-game."
-            )
+    league_rows = [e for e in evaluations if e.kind == "league"]
+    if not league_rows:
+        data.notes.append(f"No population evaluation stored yet; run arena league eval {db_path}")
+        return data
+    try:
+        rec = PopulationEvaluation.from_json(league_rows[-1].payload)
+    except PopulationFormatError as e:
+        data.notes.append(f"The latest population evaluation is not shown: {e}")
+        return data
+    data = with_population(data, rec)
+    data.notes.append(
+        f"Meta-game sections: the population evaluation stored at step {rec.step:,} "
+        f"({len(league_rows)} stored in all); payoff table "
+        + ("exact." if rec.exact else f"estimated, {rec.table_method}.")
+    )
+    if len(members) > len(active):
+        data.notes.append(
+            f"{len(members) - len(active)} evicted members appear in the rating curves "
+            "but not in the meta-game."
+        )
     return data
 
 

@@ -96,6 +96,7 @@ def run_league(game: str, seconds: float, config: Path, seed: int | None = None)
     import torch
 
     from arena.league import League
+    from arena.population import PopulationEvaluation
 
     torch.set_num_threads(1)
     tmp = Path(tempfile.mkdtemp(prefix="arena-bench-"))
@@ -118,11 +119,15 @@ def run_league(game: str, seconds: float, config: Path, seed: int | None = None)
             rows = league.store.evaluations("league")
             for row in rows[state["seen"] :]:
                 state["eval_s"] += float(row.payload.get("seconds", 0.0))
-                gap = next((g for g in row.payload["nash_gaps"] if g["who"] == "meta_nash"), None)
-                if gap is not None and gap["nash_conv"] is not None:
-                    frozen = row.payload.get("frozen_meta_nash", {})
+                rec = PopulationEvaluation.from_json(row.payload)
+                if rec.meta_nash_gap.nash_conv is not None:
                     points.append(
-                        (now - t0 - state["eval_s"], gap["nash_conv"], row.step, len(frozen))
+                        (
+                            now - t0 - state["eval_s"],
+                            rec.meta_nash_gap.nash_conv,
+                            row.step,
+                            len(rec.members),
+                        )
                     )
             state["seen"] = len(rows)
             if now - t0 - state["eval_s"] >= seconds:

@@ -169,9 +169,10 @@ def test_population_evaluation_on_the_pool(ttt, pool):
     pooled = evaluate_population(
         game, TTT, names, kinds, live, 0, 90, 2, backend=pool, match_policies=specs, **kw
     )
-    assert here["table_method"].startswith("sampled")
-    assert serial["payoffs"] == pooled["payoffs"] and serial["meta_nash"] == pooled["meta_nash"]
-    assert here["payoffs"] != serial["payoffs"]  # 90 games in chunks of 40: another (fixed) split
+    assert here.table_method.startswith("sampled")
+    assert serial.payoffs == pooled.payoffs and serial.meta_nash == pooled.meta_nash
+    assert serial.learners == pooled.learners and [r.name for r in here.learners] == ["b"]
+    assert here.payoffs != serial.payoffs  # 90 games in chunks of 40: another (fixed) split
 
 
 def test_make_backend_checks_its_arguments():

@@ -254,11 +254,13 @@ def test_league_eval_measures_the_population_and_records_for_the_report(tmp_path
     out = evaluate_league(db)
     assert out["table_method"] == "exact" and out["members"] == ["random", "random2"]
     assert np.array(out["payoffs"]) == pytest.approx(np.zeros((2, 2)), abs=1e-12)
-    (gap,) = out["nash_gaps"]  # no learner yet: only the meta-Nash mixture
-    assert gap["who"] == "meta_nash" and gap["nash_conv"] == pytest.approx(11 / 12)
+    assert out["learners"] == []  # no learner yet: only the meta-Nash mixture's gap
+    gap = out["meta_nash_gap"]
+    assert gap["method"] == "exact" and gap["nash_conv"] == pytest.approx(11 / 12)
     assert out["recorded"]
     data = load_report_data(db)
     assert [(g.who, g.method) for g in data.gaps] == [("meta_nash", "exact")]
+    assert data.table_method == "exact" and data.meta_nash == out["meta_nash"]  # the stored record
 
     class Args:
         games = None
@@ -266,4 +268,6 @@ def test_league_eval_measures_the_population_and_records_for_the_report(tmp_path
 
     Args.db = str(db)
     assert league_eval_command(Args) == 0
-    assert "NashConv of meta-Nash mixture: 0.916667 (exact)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "NashConv of meta-Nash mixture: 0.916667 (exact)" in printed
+    assert "payoff table: exact;" in printed

@@ -150,6 +150,8 @@ def test_load_report_data_from_a_league_store(tmp_path):
                     store.add_match(step, seats, rets, seed=step, tag="eval", created=1010.0 + step)
                     step += 1
         store.add_ratings(5, "elo", {1: 1200.0, 2: 1210.0, 3: 1190.0})
+        # The report reads the stored population evaluation, not the matches.
+        store.add_evaluation(5, "league", _rps_record().to_json(), created=1020.0)
         store.add_evaluation(
             5, "nash_gap", {"who": "learner", "nash_conv": 0.25, "method": "exact"}, created=1025.0
         )
@@ -161,12 +163,134 @@ def test_load_report_data_from_a_league_store(tmp_path):
         and data.members == ["rock", "paper", "scissors"]
     )
     assert np.asarray(data.payoffs) == pytest.approx(RPS)
-    assert data.meta_nash == pytest.approx([1 / 3] * 3, abs=1e-9)
+    assert data.meta_nash == list(_rps_record().meta_nash)
+    assert data.table_method == "exact"
     assert data.intransitive == [[0, 2, 1]]
     assert [(g.who, g.value, g.method) for g in data.gaps] == [("learner", 0.25, "exact")]
     assert data.wall_seconds == pytest.approx(25.0)  # first member created to last evaluation
     html_path, _ = write_report(data, tmp_path / "out")
     assert "League report: rps on matrix:rock_paper_scissors" in open(html_path).read()
+
+
+def _rps_record(learners=()):
+    from arena.population import Gap, PopulationEvaluation
+
+    return PopulationEvaluation(
+        step=5,
+        game="matrix:rock_paper_scissors",
+        kind="zero_sum",
+        members=("rock", "paper", "scissors"),
+        member_kinds=("snapshot",) * 3,
+        payoffs=tuple(tuple(float(x) for x in r) for r in RPS),
+        stderr=((0.0,) * 3,) * 3,
+        table_method="exact",
+        meta_nash=(1 / 3,) * 3,
+        meta_method="lp",
+        nash_averaging=(0.0,) * 3,
+        nash_averaging_weights=(1 / 3,) * 3,
+        nash_averaging_note=None,
+        dominance_edges=((0, 2), (1, 0), (2, 1)),
+        cycles=((0, 2, 1),),
+        components=((0, 1, 2),),
+        meta_nash_gap=Gap(0.0, 0.0, (0.0, 0.0), "exact"),
+        learners=tuple(learners),
+    )
+
+
+def test_population_record_round_trips_and_rejects_bad_payloads():
+    from arena.population import PopulationEvaluation, PopulationFormatError
+
+    rec = _rps_record()
+    payload = json.loads(json.dumps(rec.to_json(), allow_nan=False))
+    assert PopulationEvaluation.from_json(payload) == rec
+    bad = [
+        ({k: v for k, v in payload.items() if k != "version"}, "older evaluation format"),
+        ({**payload, "version": 99}, "newer than this arena reads"),
+        ({**payload, "payoffs": [[0.0]]}, "payoffs is not 3 x 3"),
+        ({**payload, "meta_nash": "uniform"}, "meta_nash is not a list"),
+        ({**payload, "cycles": [[0, 7]]}, "bad member index"),
+        ([], "not a JSON object"),
+    ]
+    for d, words in bad:
+        with pytest.raises(PopulationFormatError, match=words) as err:
+            PopulationEvaluation.from_json(d)
+        assert "\n" not in str(err.value)
+
+
+def test_report_shows_the_stored_population_and_learners_outside_the_meta_game(tmp_path):
+    """Known answer: a learner (pure rock), frozen rock/paper/scissors snapshots and a uniform
+    reference in rock-paper-scissors. The learner has no meta-Nash weight (it is not in the
+    frozen table at all), the report's mixture is the stored one exactly, and league eval and
+    the report label the table the same way (exact)."""
+    import games
+    from agents.baselines import FixedMixed
+    from arena.evaluation import evaluate_population, population_lines
+    from leagues.pool import Member
+    from leagues.store import Store
+
+    spec = "matrix:rock_paper_scissors"
+    game = games.load(spec)
+    eye = np.eye(3)
+    names = ["rock@1", "paper@2", "scissors@3", "uniform", "main"]
+    kinds = ["snapshot"] * 3 + ["reference", "learner"]
+    policies = [FixedMixed(eye[0]), FixedMixed(eye[1]), FixedMixed(eye[2])]
+    policies += [FixedMixed(np.full(3, 1 / 3)), FixedMixed(eye[0])]
+    rec = evaluate_population(game, spec, names, kinds, policies, 100, 8, seed=0)
+    assert rec.members == ("rock@1", "paper@2", "scissors@3", "uniform")
+    assert rec.table_method == "exact" and "main" not in rec.members
+    (row,) = rec.learners
+    assert row.name == "main" and row.returns == pytest.approx((0.0, -1.0, 1.0, 0.0))
+    assert row.gap.nash_conv == pytest.approx(2.0) and row.gap.method == "exact"
+    assert rec.meta_nash_gap.nash_conv == pytest.approx(0.0, abs=1e-9)
+    assert row.vs_meta_nash == pytest.approx(0.0, abs=1e-9)
+
+    db = tmp_path / "planted.db"
+    with Store.open(db, create=True) as store:
+        store.set_config("", {"league": {"name": "planted", "game": spec}, "learner": []})
+        for i, (n, k) in enumerate(zip(names, kinds)):
+            store.add_member(Member(i + 1, n, k, created=1.0 + i))
+        store.add_evaluation(100, "league", rec.to_json(), created=10.0)
+        for g in rec.gap_rows():
+            store.add_evaluation(100, "nash_gap", g, created=10.0)
+    data = load_report_data(db)
+    assert data.members == list(rec.members) and "main" not in data.members
+    assert data.meta_nash == list(rec.meta_nash)  # exactly the stored mixture
+    assert data.table_method == rec.table_method == "exact"
+    assert [r.name for r in data.learners] == ["main"]
+    html_path, md_path = write_report(data, tmp_path / "out")
+    md = open(md_path, encoding="utf-8").read()
+    support = md.split("## Meta-Nash support")[1].split("## ")[0]
+    assert "| main |" not in support and "| rock@1 | 0.3333 |" in support
+    assert "## Learners against the frozen pool" in md and "| main |" in md
+    assert "are exact: computed from exact expected returns" in md and "estimated" not in md
+    assert any(line.startswith("payoff table: exact;") for line in population_lines(rec))
+
+
+def test_report_without_a_stored_evaluation_says_so(tmp_path):
+    from leagues.pool import Member
+    from leagues.store import Store
+
+    db = tmp_path / "none.db"
+    with Store.open(db, create=True) as store:
+        store.set_config("", {"league": {"name": "n", "game": "kuhn_poker"}, "learner": []})
+        store.add_member(Member(1, "a", "reference", policy="random", created=1.0))
+        store.add_member(Member(2, "b", "reference", policy="random", created=2.0))
+        store.add_match(1, [1, 2], [1.0, -1.0], seed=0, tag="eval", created=3.0)
+        store.add_evaluation(1, "league", {"members": ["a", "b"], "meta_nash": [1, 0]})
+    data = load_report_data(db)
+    assert data.meta_nash is None  # nothing invented from the matches
+    assert any("older evaluation format" in n for n in data.notes)
+    other = tmp_path / "empty.db"
+    with Store.open(other, create=True) as store:
+        store.set_config("", {"league": {"name": "n", "game": "kuhn_poker"}, "learner": []})
+        store.add_member(Member(1, "a", "reference", policy="random", created=1.0))
+        store.add_member(Member(2, "b", "reference", policy="random", created=2.0))
+        store.add_match(1, [1, 2], [1.0, -1.0], seed=0, tag="eval", created=3.0)
+    data = load_report_data(other)
+    assert data.payoffs is None
+    assert any(
+        "No population evaluation stored yet; run arena league eval" in n for n in data.notes
+    )
 
 
 def test_report_command_writes_next_to_the_database(tmp_path, capsys):
