@@ -684,7 +684,8 @@ def _sections(data: ReportData) -> tuple[list[_Section], dict[str, bytes]]:
             "computed from exact expected returns, no sampling."
         )
     elif has_meta:
-        how = f" ({data.table_method})" if data.table_method else ""
+        how = data.table_method.removeprefix("sampled").strip()
+        how = f" {how}" if how else ""
         notes.paragraphs.append(
             "The payoff table, meta-Nash, Nash averaging and dominance graph are estimated from "
             f"sampled matches{how}, standard errors shown, not exact."
