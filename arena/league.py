@@ -279,6 +279,14 @@ class League:
         cfg, lc = self.cfg, self._learner_cfgs[slot.name]
         seed = round_seed(cfg.league.seed, slot.index, slot.round)
         m = cfg.matchmaking
+        new_members: list[Member] = []
+        files: list[tuple[int, str, int]] = []
+        evicted: list[Member] = []
+        match_rows: list[tuple] = []
+        if slot.last_snapshot_step is None:
+            # The initial weights join the pool before any training (a fixed
+            # baseline, and the first opponent of this very round).
+            evicted += self._freeze(slot, self.total_steps(), seed, new_members, files, match_rows)
         cands = mm.candidates(self.pool, slot.member, lc.role)
         ids, probs = mm.opponent_probs(
             lc.matchmaking,
@@ -315,7 +323,6 @@ class League:
         step = self.total_steps()
 
         members_of = {0: slot.member.id} | {k + 1: mid for k, mid in enumerate(opponents)}
-        match_rows = []
         wins = []
         for e in episodes:
             seats = [members_of[int(k)] for k in e.seats]
@@ -328,9 +335,6 @@ class League:
                 wins.append(1.0 if mine > other else 0.5 if mine == other else 0.0)
         win_rate = float(np.mean(wins)) if wins else None
 
-        new_members: list[Member] = []
-        files: list[tuple[int, str, int]] = []
-        evicted: list[Member] = []
         if snapshot_due(
             slot.step,
             slot.last_snapshot_step,
@@ -338,14 +342,7 @@ class League:
             win_rate,
             cfg.snapshots.win_rate_threshold,
         ):
-            snap = self.pool.add_snapshot(slot.member.id, slot.step)
-            rel = self._write_snapshot(snap, slot)
-            self._policies[snap.id] = slot.learner.freeze()
-            new_members.append(snap)
-            files.append((snap.id, rel, slot.step))
-            slot.last_snapshot_step = slot.step
-            evicted = self.pool.evict(self.ratings("elo"))
-            match_rows += self._evaluation_matches(snap, step, seed)
+            evicted += self._freeze(slot, step, seed, new_members, files, match_rows)
         if reset_due(slot.step, slot.last_reset_step, lc.reset_every):
             slot.learner = self._reset_learner(slot, lc)
             slot.last_reset_step = slot.step
@@ -521,6 +518,28 @@ class League:
                 spec = PolicySpec(m.algorithm, config, self.store.resolve(rel).read_bytes())
             self._specs[member_id] = spec
         return self._specs[member_id]
+
+    def _freeze(
+        self,
+        slot: LearnerSlot,
+        step: int,
+        seed: int,
+        new_members: list[Member],
+        files: list[tuple[int, str, int]],
+        match_rows: list[tuple],
+    ) -> list[Member]:
+        """Freeze ``slot``'s learner as a new snapshot: its weights file is written now,
+        its rows (member, snapshot, evaluation matches) are appended for the round's
+        commit. Returns the members the pool evicted to make room."""
+        snap = self.pool.add_snapshot(slot.member.id, slot.step)
+        rel = self._write_snapshot(snap, slot)
+        self._policies[snap.id] = slot.learner.freeze()
+        new_members.append(snap)
+        files.append((snap.id, rel, slot.step))
+        slot.last_snapshot_step = slot.step
+        evicted = self.pool.evict(self.ratings("elo"))
+        match_rows += self._evaluation_matches(snap, step, seed)
+        return evicted
 
     def _write_snapshot(self, snap: Member, slot: LearnerSlot) -> str:
         from agents.checkpoint import tensors_to_bytes

@@ -447,3 +447,25 @@ def test_tables_show_learner_steps_and_say_when_truncated(tmp_path, capsys):
         assert f"{len(rows) - 2} more" in out
     finally:
         s.close()
+
+
+def test_the_initial_weights_are_frozen_before_any_training(tmp_path):
+    db = tmp_path / "x.db"
+    league = League.open(write_config(tmp_path, steps=256), db)
+    try:
+        fresh = league.slots[0].learner.policy_state_dict()
+        league.run()
+    finally:
+        league.close()
+    s = Store.open(db, readonly=True)
+    try:
+        first = next(m for m in s.members() if m.kind == "snapshot")
+        assert first.step == 0 and s.snapshot(first.id).step == 0
+        from agents.checkpoint import tensors_from_bytes
+
+        path = s.resolve(s.snapshot(first.id).path)
+        frozen = tensors_from_bytes(path.read_bytes(), str(path))
+    finally:
+        s.close()
+    assert set(frozen) == set(fresh)
+    assert all(np.array_equal(frozen[k].numpy(), fresh[k].numpy()) for k in fresh)
