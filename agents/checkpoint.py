@@ -24,6 +24,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+import games
 from agents.base import AlgorithmFitError, CheckpointError, HyperparameterError
 from agents.files import atomic_write, sha256_file  # noqa: F401 - re-exported
 from agents.limits import MAX_WEIGHTS_BYTES
@@ -146,7 +147,7 @@ def load_checkpoint(path: str | os.PathLike, game_spec: str | None = None, devic
 
     path = Path(path)
     spec = read_spec(path)
-    if game_spec is not None and spec["game"] != game_spec:
+    if game_spec is not None and not games.same_spec(spec["game"], game_spec):
         raise CheckpointError(
             f"{path}: checkpoint was trained on '{spec['game']}', not '{game_spec}'; pass --game {spec['game']} or another checkpoint"
         )

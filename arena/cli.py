@@ -233,7 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="evaluate a policy against another, or against Nash (--nash)")
     e.add_argument("policy", help="random, a checkpoint directory, or DB:MEMBER")
-    e.add_argument("--game", required=True, help="game spec")
+    e.add_argument(
+        "--game",
+        default=None,
+        help="game spec (default: the game of the checkpoint or league the policy comes from)",
+    )
     e.add_argument(
         "--against",
         default="random",

@@ -89,6 +89,14 @@ def eval_command(args) -> int:
             f"--budget {args.budget!r} is out of range; give seconds in (0, {MAX_BUDGET_S:,}]"
         )
     check_device(args.device)
+    if args.game is None:  # the game the policy (or its opponent) was made for
+        from arena.policies import game_of
+
+        args.game = game_of(args.policy) or game_of(args.against)
+        if args.game is None:
+            raise ArenaError(
+                f"{args.policy}: no game to infer from it; pass --game SPEC (e.g. --game kuhn_poker)"
+            )
     game = games.load(args.game)
     policy, label = load_policy(args.policy, args.game, device=args.device)
     if args.nash:

@@ -779,7 +779,7 @@ def load_member_policy(db: str | Path, member: str, game_spec: str, device: str 
         if stored is None:
             raise StoreError(f"{db}: the league has no config yet; run it first")
         cfg = config_from_dict(stored[1], str(db), check_game=False)
-        if cfg.league.game != game_spec:
+        if not games.same_spec(cfg.league.game, game_spec):
             raise StoreError(
                 f"{db}: the league plays '{cfg.league.game}', not '{game_spec}'; pass --game '{cfg.league.game}'"
             )

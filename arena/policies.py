@@ -11,6 +11,30 @@ class PolicyError(ArenaError):
     """A POLICY argument that names nothing usable; one-line message."""
 
 
+def game_of(text: str) -> str | None:
+    """The game spec a POLICY argument was made for (a checkpoint's or a league's), or None."""
+    import json
+
+    if os.path.isdir(text):
+        try:
+            with open(os.path.join(text, "spec.json"), encoding="utf-8") as f:
+                spec = json.load(f)
+        except (OSError, ValueError):
+            return None  # load_policy says what is wrong with it
+        game = spec.get("game") if isinstance(spec, dict) else None
+        return game if isinstance(game, str) else None
+    if ":" in text:
+        db = text.rsplit(":", 1)[0]
+        if os.path.isfile(db):
+            from leagues.store import Store
+
+            with Store.open(db, readonly=True) as store:
+                stored = store.config()
+            if stored is not None:
+                return stored[1].get("league", {}).get("game")
+    return None
+
+
 def load_policy(text: str, game_spec: str, device: str = "cpu"):
     """Return ``(policy, label)`` for a POLICY argument.
 

@@ -113,6 +113,18 @@ def load(spec: str) -> Game:
     return game
 
 
+def same_spec(a: str, b: str) -> bool:
+    """Whether two game specs name the same game: equal text, or two paths to one file
+    (``examples/games/pd.toml`` and ``./examples/../examples/games/pd.toml``)."""
+    a, b = a.strip(), b.strip()
+    if a == b:
+        return True
+    try:
+        return os.path.isfile(a) and os.path.isfile(b) and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 _MAX_NFG_BYTES = 64 * 2**20
 
 

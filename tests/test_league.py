@@ -1,5 +1,6 @@
 """The league loop: determinism, resume, crash safety under SIGKILL."""
 
+import json
 import os
 import shlex
 import shutil
@@ -469,3 +470,23 @@ def test_the_initial_weights_are_frozen_before_any_training(tmp_path):
         s.close()
     assert set(frozen) == set(fresh)
     assert all(np.array_equal(frozen[k].numpy(), fresh[k].numpy()) for k in fresh)
+
+
+def test_eval_infers_the_game_and_accepts_the_same_file_named_another_way(
+    tmp_path, capsys, monkeypatch
+):
+    from arena.cli import main
+
+    game = tmp_path / "pd.toml"
+    game.write_text(Path("examples/games/prisoners_dilemma.toml").read_text())
+    db = tmp_path / "x.db"
+    run_league(write_config(tmp_path, game=str(game), steps=256), db)
+    monkeypatch.chdir(tmp_path)
+    member = f"{db}:main@0"
+    assert main(["eval", member, "--games", "8", "--json"]) == 0  # no --game: the league's
+    assert json.loads(capsys.readouterr().out)["game"] == str(game)
+    assert main(["eval", member, "--games", "8", "--game", "pd.toml"]) == 0  # relative
+    (tmp_path / "sub").mkdir()
+    assert main(["eval", member, "--games", "8", "--game", "./sub/../pd.toml"]) == 0
+    assert main(["eval", "random", "--games", "8"]) == 2
+    assert "pass --game" in capsys.readouterr().err
