@@ -318,6 +318,7 @@ class League:
             rollout, eps = collector.collect(cfg.league.rollout_len, reset_finished=False)
             metrics = slot.learner.learn(rollout)
             episodes += eps
+        slowest = min(s.step for s in self.slots)  # the population's clock before this round
         slot.step += collector.total_steps
         slot.round += 1
         step = self.total_steps()
@@ -349,8 +350,7 @@ class League:
             slot.resets += 1
 
         evaluations = []
-        every = self.cfg.evaluation.every_steps
-        if every > 0 and (slot.step - slot.last_eval_step >= every or self._last_round(slot)):
+        if self._evaluation_due(slowest):
             evaluations = self._evaluate(step, seed)
             slot.last_eval_step = slot.step
         _crash_point("files", slot.round)
@@ -420,8 +420,22 @@ class League:
         except ExactLimitError:
             return None
 
-    def _last_round(self, slot: LearnerSlot) -> bool:
-        return self._target is not None and slot.step >= self._target
+    def _evaluation_due(self, slowest_before: int) -> bool:
+        """Whether this round ends an evaluation period of the whole population.
+
+        The population's clock is its slowest learner's steps (rounds go to the
+        slowest learner): one evaluation each time it passes a multiple of
+        ``evaluation.every_steps``, and one when the league reaches its target,
+        however many learners there are. Derived from steps alone, so a resumed
+        league evaluates exactly where an uninterrupted one does.
+        """
+        every = self.cfg.evaluation.every_steps
+        if every <= 0:
+            return False
+        slowest = min(s.step for s in self.slots)
+        if self._target is not None and slowest >= self._target:
+            return slowest_before < self._target
+        return slowest // every > slowest_before // every
 
     def _evaluate(self, step: int, seed: int) -> list[tuple[str, dict]]:
         """The population evaluation (frozen meta-game, learners beside it) and its gaps, to store."""

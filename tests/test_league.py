@@ -490,3 +490,27 @@ def test_eval_infers_the_game_and_accepts_the_same_file_named_another_way(
     assert main(["eval", member, "--games", "8", "--game", "./sub/../pd.toml"]) == 0
     assert main(["eval", "random", "--games", "8"]) == 2
     assert "pass --game" in capsys.readouterr().err
+
+
+def test_the_population_is_evaluated_once_per_period_not_once_per_learner(tmp_path):
+    text = CONFIG.format(game="matrix:rock_paper_scissors", seed=0, steps=512, rule="pfsp")
+    text = text.replace(
+        "[snapshots]",
+        '[[learner]]\nname = "b"\nalgorithm = "mappo"\n\n'
+        '[[learner]]\nname = "c"\nalgorithm = "mappo"\n\n[snapshots]',
+    )
+    text = text.replace("games_per_pair = 16", "games_per_pair = 16\nevery_steps = 256")
+    cfg = tmp_path / "three.toml"
+    cfg.write_text(text)
+    db = tmp_path / "three.db"
+    run_league(cfg, db)
+    s = Store.open(db, readonly=True)
+    try:
+        steps = [e.step for e in s.evaluations("league")]
+        learners = {k: v.step for k, v in s.learner_states().items()}
+    finally:
+        s.close()
+    assert sorted(learners) == ["b", "c", "main"] and min(learners.values()) >= 512
+    # The slowest learner passes 256 once, then the league reaches its target: two
+    # evaluations of the whole population (one per learner per period would be six).
+    assert len(steps) == 2
