@@ -238,8 +238,8 @@ def test_league_tables_match_on_every_backend(tmp_path, pool, ray_cluster, monke
     serial = league_table(tmp_path, "serial", SerialBackend(chunk_games=40))
     matches, ratings = serial
     assert (
-        sum(tag == "eval" for *_, tag in matches) == 2 * 24 + 24
-    )  # two snapshots: 1 + 2 opponents
+        sum(tag == "eval" for *_, tag in matches) == (1 + 2 + 3) * 24
+    )  # three snapshots (the initial weights at step 0, then two): 1 + 2 + 3 opponents
     assert ratings
     assert league_table(tmp_path, "process", pool) == serial
     ray_backend = RayBackend(chunk_games=40)
@@ -263,7 +263,7 @@ def test_league_tables_match_on_every_backend(tmp_path, pool, ray_cluster, monke
         "--no-report",
     ]
     assert main(argv) == 0
-    assert len(calls) == 2  # one evaluation per snapshot, on Ray
+    assert len(calls) == 3  # one evaluation per snapshot, on Ray
     # Opening the finished league again plays no new round: its table is the CLI run's.
     assert league_table(tmp_path, "cli", SerialBackend()) == serial
     assert ray_cluster.is_initialized()
