@@ -56,7 +56,9 @@ def _run(args) -> int:
                 "games": league.matches_played,
             }
             if league.competitive:
-                fields["elo"] = round(league.learner_rating(r.learner))
+                fields[f"{r.learner} elo"] = round(
+                    league.learner_rating(r.learner)
+                )  # named: several learners
             progress.update(min(league.total_steps(), total), **fields)
 
         league.run(steps=args.steps, minutes=args.minutes, on_round=on_round)
