@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from arena.league.members import load_member_policy
 from games.core import ArenaError
 
 
@@ -55,8 +56,6 @@ def load_policy(text: str, game_spec: str, device: str = "cpu"):
     if ":" in text:
         db, member = text.rsplit(":", 1)
         if os.path.exists(db):
-            from arena.league import load_member_policy
-
             return load_member_policy(
                 db, member, game_spec, device=device
             ), f"{os.path.basename(db)}:{member}"

@@ -95,8 +95,8 @@ def run_league(game: str, seconds: float, config: Path, seed: int | None = None)
     """Run the league of ``config`` for ``seconds`` of training time; the meta-Nash curve."""
     import torch
 
+    from arena.evaluation.record import PopulationEvaluation
     from arena.league import League
-    from arena.population import PopulationEvaluation
 
     torch.set_num_threads(1)
     tmp = Path(tempfile.mkdtemp(prefix="arena-bench-"))

@@ -13,7 +13,7 @@ from arena.evaluation import (
     nash_report,
     tabulate,
 )
-from arena.metagame import MixturePolicy
+from arena.evaluation.metagame import MixturePolicy
 from games.matrix import repeated
 
 
@@ -236,7 +236,8 @@ def test_exploiter_lower_bound_never_exceeds_the_exact_value_on_kuhn():
 
 
 def test_league_eval_measures_the_population_and_records_for_the_report(tmp_path, capsys):
-    from arena.evaluation import evaluate_league, league_eval_command
+    from arena.cli.league import league_eval_command
+    from arena.league import evaluate_league
     from arena.report import load_report_data
     from leagues.config import LeagueConfig, ReferenceConfig, RunConfig, config_to_dict
     from leagues.pool import Member

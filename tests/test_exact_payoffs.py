@@ -8,7 +8,7 @@ import games
 from agents.baselines import UniformRandom
 from agents.registry import make_learner
 from arena.evaluation import tabulate
-from arena.exact_payoffs import (
+from arena.evaluation.exact_payoffs import (
     ExactPayoffCache,
     payoff_matrix,
     realization_plans,

@@ -210,7 +210,7 @@ def test_sigkill_at_random_points_loses_nothing_and_resumes_identically(tmp_path
 
 
 def test_relative_absolute_and_symlinked_db_paths_from_other_directories(tmp_path, monkeypatch):
-    from arena.evaluation import evaluate_league
+    from arena.league import evaluate_league
 
     (tmp_path / "work" / "sub").mkdir(parents=True)
     cfg = write_config(tmp_path / "work" / "sub", steps=768, name="x.toml")
@@ -434,7 +434,7 @@ def test_alphastar_roles(tmp_path):
 
 
 def test_tables_show_learner_steps_and_say_when_truncated(tmp_path, capsys):
-    from arena.league_cli import _print_ratings, _ratings_rows
+    from arena.cli.league import _print_ratings, _ratings_rows
 
     db = tmp_path / "x.db"
     run_league(write_config(tmp_path, steps=768), db)

@@ -6,7 +6,7 @@ import pytest
 import games
 from agents.baselines import FixedMixed, UniformRandom
 from arena.evaluation import exact_nash_conv, exact_payoff_table
-from arena.metagame import (
+from arena.evaluation.metagame import (
     MixturePolicy,
     PairRecord,
     analyze,

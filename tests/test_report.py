@@ -12,7 +12,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from arena.metagame import analyze, metagame_from_table
+from arena.evaluation.metagame import analyze, metagame_from_table
 from arena.report import (
     GapPoint,
     RatingPoint,
@@ -174,7 +174,7 @@ def test_load_report_data_from_a_league_store(tmp_path):
 
 
 def _rps_record(learners=()):
-    from arena.population import Gap, PopulationEvaluation
+    from arena.evaluation.record import Gap, PopulationEvaluation
 
     return PopulationEvaluation(
         step=5,
@@ -199,7 +199,7 @@ def _rps_record(learners=()):
 
 
 def test_population_record_round_trips_and_rejects_bad_payloads():
-    from arena.population import PopulationEvaluation, PopulationFormatError
+    from arena.evaluation.record import PopulationEvaluation, PopulationFormatError
 
     rec = _rps_record()
     payload = json.loads(json.dumps(rec.to_json(), allow_nan=False))

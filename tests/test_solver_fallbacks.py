@@ -20,8 +20,8 @@ import games
 import games.metanash
 import games.solvers
 from agents.baselines import FixedMixed
-from arena import evaluation
-from arena.metagame import analyze, maxent_nash_noted, meta_nash, metagame_from_table
+from arena.evaluation import population as evaluation
+from arena.evaluation.metagame import analyze, maxent_nash_noted, meta_nash, metagame_from_table
 
 RPS = np.array([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]])
 NAMES = ["rock", "paper", "scissors", "learner"]

@@ -20,10 +20,13 @@ import pytest  # noqa: E402
 
 import games  # noqa: E402
 from agents.base import Act  # noqa: E402
-from arena import viewer  # noqa: E402
 from arena.policies import PolicyError  # noqa: E402
 from arena.render import board as board_mod  # noqa: E402
-from arena.render import choose, theme  # noqa: E402
+from arena.render import (  # noqa: E402
+    choose,
+    theme,
+    viewer,  # noqa: E402
+)
 from arena.render.layout import Layout, Rect, frame_layout  # noqa: E402
 from arena.render.session import Click, Participant, Session  # noqa: E402
 

@@ -54,7 +54,7 @@ def _json_default(o):
 
 # ---------------------------------------------------------------- games
 def cmd_games(args) -> int:
-    from arena import catalogs
+    from arena.cli import catalogs
 
     if args.spec:
         return _games_show(
@@ -96,7 +96,7 @@ def _games_show(spec, args) -> int:
         )
     game = games.load(spec)
     info = game.describe()
-    from arena.catalogs import playthrough
+    from arena.cli.catalogs import playthrough
 
     lines = playthrough(game, seed=args.seed)
     if args.json:
@@ -175,13 +175,13 @@ def cmd_solve(args) -> int:
 
 # ---------------------------------------------------------------- train / eval
 def cmd_train(args) -> int:
-    from arena.commands import train_command
+    from arena.cli.commands import train_command
 
     return train_command(args)
 
 
 def cmd_eval(args) -> int:
-    from arena.commands import eval_command
+    from arena.cli.commands import eval_command
 
     return eval_command(args)
 
@@ -267,7 +267,7 @@ def _add_league_parsers(sub) -> None:
     lsub = lg.add_subparsers(dest="league_command", metavar="SUBCOMMAND")
 
     def _league(args):
-        from arena.commands import league_command
+        from arena.cli.commands import league_command
 
         return league_command(args)
 
@@ -311,7 +311,7 @@ def _add_league_parsers(sub) -> None:
     rp.add_argument("--out", default=None, help="output directory (default: DB's name + _report)")
 
     def _report(args):
-        from arena.commands import report_command
+        from arena.cli.commands import report_command
 
         return report_command(args)
 
@@ -345,7 +345,7 @@ def _add_league_parsers(sub) -> None:
         )
 
         def _view(args, _name=name):
-            from arena.commands import view_command
+            from arena.cli.commands import view_command
 
             return view_command(args, _name)
 
@@ -355,7 +355,7 @@ def _add_league_parsers(sub) -> None:
     b.add_argument("--quick", action="store_true")
 
     def _bench(args):
-        from arena.commands import bench_command
+        from arena.cli.commands import bench_command
 
         return bench_command(args)
 
@@ -394,7 +394,3 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -32,17 +32,13 @@ Entry ``[i, j]`` of every table here is ``(u_0(pi_i, pi_j) + u_1(pi_j, pi_i)) / 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from agents.base import Policy
-from arena.evaluation import (
-    DEFAULT_MAX_STATES,
-    ExactLimitError,
-    exact_payoff_table,
-    policy_probs,
-)
+from arena.evaluation.tabular import DEFAULT_MAX_STATES, ExactLimitError, policy_probs, tabulate
 from games.core import Game
 
 
@@ -225,3 +221,73 @@ class ExactPayoffCache:
             plans.append(plan)
         stacked = np.stack(plans)
         return payoff_matrix(tree, stacked, stacked)
+
+
+def exact_payoff_table(
+    game: Game,
+    policies: list[Policy],
+    *,
+    seed: int = 0,
+    max_states: int = DEFAULT_MAX_STATES,
+) -> np.ndarray:
+    """``[K, K]`` exact seat-balanced meta-game of a two-player game: no sampling noise.
+
+    Entry ``[i, j]`` is ``(u_0(pi_i, pi_j) + u_1(pi_j, pi_i)) / 2``: member
+    ``i``'s expected return against ``j``, averaged over the two seatings.
+    OpenSpiel games: every member tabulated once (:func:`tabulate`), pairs
+    valued by ``pyspiel.expected_returns``. One-shot matrix games: expected
+    payoffs of the profiles.
+
+    Raises:
+        ExactLimitError: not a two-player OpenSpiel or one-shot matrix game,
+            or too large; play the pairs with :func:`arena.rollout.play`.
+    """
+    from games.matrix import MatrixGame
+
+    if game.info.num_players != 2:
+        raise ExactLimitError(f"{game.info.name}: exact payoff tables are for two-player games")
+    k = len(policies)
+    u = np.zeros((k, k, 2))  # u[i, j, seat]: payoff at seat when i sits at 0 and j at 1
+    rng = np.random.default_rng(seed)
+    if isinstance(game, MatrixGame) and game.is_normal_form:
+        from games.solvers import expected_payoffs
+
+        ts = game.vector(1, seed).reset()
+        counts = game.info.actions_per_player
+        profiles = [
+            policy_probs(pol, ts.obs[0], ts.legal[0], np.arange(2), rng, f"member {m}")
+            for m, pol in enumerate(policies)
+        ]
+        for i, j in itertools.product(range(k), range(k)):
+            prof = [profiles[i][0, : counts[0]], profiles[j][1, : counts[1]]]
+            u[i, j] = expected_payoffs(game.payoff_tensor, prof)
+    elif getattr(game, "pyspiel_game", None) is not None:
+        import pyspiel
+
+        if game.pyspiel_game.get_type().dynamics == pyspiel.GameType.Dynamics.SEQUENTIAL:
+            # Turn-based: the sequence form, one walk and one matrix product.
+            tree = sequence_tree(game, max_states)
+            plans = np.stack(
+                [
+                    realization_plans(tree, pol, seed, f"member {m}")
+                    for m, pol in enumerate(policies)
+                ]
+            )
+            return payoff_matrix(tree, plans, plans)
+        tables = [
+            pyspiel.TabularPolicy(
+                tabulate(game, pol, seed=seed, max_states=max_states, label=f"member {m}")[
+                    0
+                ].to_dict()
+            )
+            for m, pol in enumerate(policies)
+        ]
+        root = game.pyspiel_game.new_initial_state()
+        for i, j in itertools.product(range(k), range(k)):
+            u[i, j] = pyspiel.expected_returns(root, [tables[i], tables[j]], -1, True)
+    else:
+        raise ExactLimitError(
+            f"{game.info.name}: exact payoff tables need an OpenSpiel or one-shot matrix game; "
+            "play the pairs with arena.rollout.play instead"
+        )
+    return (u[:, :, 0] + u[:, :, 1].T) / 2.0

@@ -155,19 +155,32 @@ def eval_command(args) -> int:
 
 
 def league_command(args) -> int:
-    from arena import league_cli
+    from arena.cli import league
 
-    return league_cli.run(args)
+    return league.run(args)
 
 
 def report_command(args) -> int:
-    from arena.report import report_command as run
+    """``arena report DB [--out DIR]``: write the report and print where it is."""
+    from arena.report import load_report_data, write_report
 
-    return run(args)
+    db = os.fspath(args.db)
+    if not os.path.exists(db):
+        raise FileNotFoundError(f"{db}: no such league database; give the .db file of a league run")
+    out = args.out or os.path.splitext(db)[0] + "_report"
+    if os.path.exists(out) and not os.path.isdir(out):
+        from games.core import ArenaError
+
+        raise ArenaError(f"--out {out}: a file, not a folder; give a folder for the report")
+    data = load_report_data(db)
+    html_path, md_path = write_report(data, out)
+    print(f"report: {html_path}")
+    print(f"markdown: {md_path}")
+    return 0
 
 
 def view_command(args, name: str) -> int:
-    from arena.viewer import main as run
+    from arena.render.viewer import main as run
 
     return run(args, name)
 
@@ -177,7 +190,9 @@ def bench_command(args) -> int:
     import sys
 
     here = os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "__main__.py"
+        os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+        "bench",
+        "__main__.py",
     )
     if not os.path.exists(here):
         print(

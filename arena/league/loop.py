@@ -36,13 +36,17 @@ from pathlib import Path
 import numpy as np
 
 import games
-from arena.backends import Backend, Match, PolicySpec, SerialBackend
+from arena.backends import RANDOM, Backend, Match, PolicySpec, SerialBackend, policy_spec
+from arena.evaluation.exact_payoffs import ExactPayoffCache
+from arena.evaluation.population import evaluate_population
+from arena.evaluation.tabular import ExactLimitError
+from arena.league.members import member_policy
 from arena.rollout import Collector, Episode
 from leagues import matchmaking as mm
 from leagues.config import ConfigError, LeagueConfig, config_to_dict, load_config
 from leagues.pool import LEARNER, MAIN, REFERENCE, SNAPSHOT, Member, Pool, reset_due, snapshot_due
 from leagues.ratings import COMPETITIVE_KINDS, Elo, MElo, match_scores
-from leagues.store import Store, StoreError
+from leagues.store import Store
 
 
 @dataclasses.dataclass
@@ -135,7 +139,9 @@ class League:
         self.aborted = False
         """True when a stop signal dropped the round in flight (see :meth:`run`)."""
         self._target: int | None = None
-        self._exact_cache = None  # arena.exact_payoffs.ExactPayoffCache, built on first use
+        self._exact_cache = (
+            None  # arena.evaluation.exact_payoffs.ExactPayoffCache, built on first use
+        )
 
     # ------------------------------------------------------------ opening
     @classmethod
@@ -406,8 +412,6 @@ class League:
             or not self.competitive
         ):
             return None
-        from arena.evaluation import ExactLimitError
-        from arena.exact_payoffs import ExactPayoffCache
 
         if self._exact_cache is None:
             self._exact_cache = ExactPayoffCache(self.game, seed=self.cfg.league.seed)
@@ -439,8 +443,6 @@ class League:
 
     def _evaluate(self, step: int, seed: int) -> list[tuple[str, dict]]:
         """The population evaluation (frozen meta-game, learners beside it) and its gaps, to store."""
-        from arena.evaluation import evaluate_population
-
         frozen = [m for m in self.pool.active() if m.kind != LEARNER]
         names = [m.name for m in frozen] + [s.name for s in self.slots]
         kinds = [m.kind for m in frozen] + [LEARNER] * len(self.slots)
@@ -500,7 +502,6 @@ class League:
         :class:`arena.backends.PolicySpec` (algorithm, config, weights) for workers."""
         if not self.backend.remote:
             return self.policy(member_id)
-        from arena.backends import RANDOM, policy_spec
 
         m = self.pool.get(member_id)
         if m.kind == LEARNER:  # live weights: a new spec each time
@@ -741,68 +742,3 @@ def _check_same_league(stored: dict, current: dict, config_path: Path, db: Path)
                     f"{config_path}: [{section}] differs from the league stored in {db}; "
                     f"restore the original config, or pass --db NEW.db to start a new league"
                 )
-
-
-def member_policy(store: Store, m: Member, info, learner_cfgs: dict, device: str = "cpu"):
-    """Rebuild a frozen member's policy from its files (never unpickles)."""
-    if m.kind == REFERENCE:
-        if m.policy == "random":
-            from agents.baselines import UniformRandom
-
-            return UniformRandom()
-        from agents.checkpoint import load_checkpoint
-
-        return load_checkpoint(m.policy, device=device).freeze()
-    from agents.checkpoint import WEIGHTS, sha256_file, tensors_from_bytes
-    from agents.registry import make_learner
-
-    if m.kind == LEARNER:
-        state = store.learner_state(m.name)
-        if state is None:
-            raise StoreError(f"learner '{m.name}' has no checkpoint yet; run the league first")
-        path = store.resolve(state.path)
-        path = path / WEIGHTS if path.is_dir() else path
-    else:
-        row = store.snapshot(m.id)
-        if row is None:
-            raise StoreError(f"member '{m.name}' has no snapshot file recorded")
-        path = store.resolve(row.path)
-        if not path.exists():
-            raise StoreError(
-                f"{path}: snapshot file of '{m.name}' is missing; the league folder is incomplete"
-            )
-        if sha256_file(path) != row.sha256:
-            raise StoreError(
-                f"{path}: sha256 does not match the store; the snapshot file of '{m.name}' was modified or corrupted"
-            )
-    parent = m.name if m.kind == LEARNER else m.name.split("@", 1)[0]
-    lc = learner_cfgs.get(parent)
-    overrides = dict(lc.config) if lc is not None else {}
-    learner = make_learner(m.algorithm, info, seed=0, device=device, **overrides)
-    learner.load_state_dict(tensors_from_bytes(path.read_bytes(), str(path)))
-    return learner.freeze()
-
-
-def load_member_policy(db: str | Path, member: str, game_spec: str, device: str = "cpu"):
-    """The policy of ``DB:MEMBER`` (a name like ``main@4096`` or a numeric id)."""
-    from leagues.config import config_from_dict
-
-    store = Store.open(db, readonly=True)
-    try:
-        stored = store.config()
-        if stored is None:
-            raise StoreError(f"{db}: the league has no config yet; run it first")
-        cfg = config_from_dict(stored[1], str(db), check_game=False)
-        if not games.same_spec(cfg.league.game, game_spec):
-            raise StoreError(
-                f"{db}: the league plays '{cfg.league.game}', not '{game_spec}'; pass --game '{cfg.league.game}'"
-            )
-        members = store.members()
-        found = [m for m in members if m.name == member or str(m.id) == member]
-        if not found:
-            names = ", ".join(m.name for m in members[:30])
-            raise StoreError(f"{db}: no member '{member}'; members are: {names}")
-        info = games.load(cfg.league.game).info
-        return member_policy(store, found[0], info, {lc.name: lc for lc in cfg.learners}, device)
-    finally:
-        store.close()

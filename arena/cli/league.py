@@ -277,6 +277,30 @@ def _status(args) -> int:
 
 
 def _eval(args) -> int:
-    from arena.evaluation import league_eval_command
-
     return league_eval_command(args)
+
+
+def league_eval_command(args) -> int:
+    """``arena league eval DB [--games N] [--json]``."""
+    import json
+
+    from arena.evaluation import PopulationEvaluation, population_lines
+    from arena.league import evaluate_league
+
+    games = getattr(args, "games", None)
+    if games is not None:
+        from arena.rollout import MAX_GAMES, check_count
+
+        check_count("--games", games, 1, MAX_GAMES, "(games per pair)")
+    out = evaluate_league(args.db, games)
+    if getattr(args, "json", False):
+        print(json.dumps(out, indent=2))
+        return 0
+    rec = PopulationEvaluation.from_json(
+        {k: v for k, v in out.items() if k not in ("recorded", "record_note")}
+    )
+    for line in population_lines(rec):
+        print(line)
+    if out.get("record_note"):
+        print(out["record_note"])
+    return 0

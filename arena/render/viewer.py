@@ -25,7 +25,7 @@ Headless use (tests, servers): ``SDL_VIDEODRIVER=dummy`` gives an invisible
 window where posted events and screenshots still work. Without it and
 without a display, opening the window fails with a one-line
 :class:`NoDisplayError`. :func:`save_screenshot` draws a game after a list of
-moves into a PNG without any window; ``python -m arena.viewer DIR`` remakes
+moves into a PNG without any window; ``python -m arena.render.viewer DIR`` remakes
 the screenshots of the docs.
 """
 
