@@ -23,7 +23,15 @@ from agents.limits import (
     check_real,
 )
 
-__all__ = ["IQLConfig", "MADDPGConfig", "MAPPOConfig", "QConfig", "QMIXConfig", "VDNConfig"]
+__all__ = [
+    "IQLConfig",
+    "MADDPGConfig",
+    "MAPPOConfig",
+    "MMDConfig",
+    "QConfig",
+    "QMIXConfig",
+    "VDNConfig",
+]
 
 LOSSES = ("mse", "huber")
 """TD losses of the value-decomposition learners."""
@@ -31,6 +39,8 @@ ACTIVATIONS = ("tanh", "relu")
 """Hidden activations of MAPPO's networks."""
 CRITIC_INPUTS = ("state", "obs")
 """What MADDPG's critic sees besides the actions."""
+MAGNETS = ("uniform", "average", "policy")
+"""What MMD's policy is pulled toward (see :mod:`agents.mmd`)."""
 
 
 # ---------------------------------------------------------------------------
@@ -209,6 +219,97 @@ class MAPPOConfig:
         for name in ("value_clip", "ent_coef", "ent_coef_final"):
             check_real(algo, name, getattr(self, name), 0.0)
         for name in ("central_critic", "share_params", "norm_adv", "value_norm", "greedy_eval"):
+            check_bool(algo, name, getattr(self, name))
+
+
+# ---------------------------------------------------------------------------
+# MMD (agents.mmd)
+
+
+@dataclasses.dataclass(frozen=True)
+class MMDConfig:
+    """Hyperparameters of magnetic mirror descent in PPO form; one set of defaults for
+    two-player zero-sum games (measured in docs/mmd.md, not tuned per game)."""
+
+    magnet: str = "average"
+    """What the policy is pulled toward: 'uniform' (over legal actions), 'average' (a Polyak
+    average of the actor's own weights) or 'policy' (one given by set_magnet; uniform until then)."""
+    magnet_ema: float = 0.05
+    """Polyak rate of the 'average' magnet per update (1 copies the actor)."""
+    alpha: float = 0.05
+    """Magnet strength: weight of KL(pi || magnet) in the actor loss (at the start when decayed)."""
+    alpha_final: float = 0.05
+    """Magnet strength after the decay."""
+    alpha_hold_steps: int = 0
+    """Learner env steps at ``alpha`` before its linear decay starts."""
+    alpha_decay_steps: int = 0
+    """Learner env steps of the linear decay from ``alpha`` to ``alpha_final``; 0 keeps ``alpha``."""
+    kl_coef: float = 1.0
+    """Proximal weight 1/eta of KL(pi_old || pi) in the actor loss (at the start when decayed)."""
+    kl_coef_final: float = 1.0
+    """Proximal weight after the decay (larger: smaller steps)."""
+    kl_hold_steps: int = 0
+    """Learner env steps at ``kl_coef`` before its linear decay starts."""
+    kl_decay_steps: int = 0
+    """Learner env steps of the linear change from ``kl_coef`` to ``kl_coef_final``; 0 keeps it."""
+    clip: float = 0.0
+    """PPO ratio clip epsilon on the surrogate; 0: the plain ratio surrogate (KL-proximal only)."""
+    hidden: tuple[int, ...] = (64, 64)
+    """Hidden layer sizes of the actor and the critic."""
+    activation: str = "relu"
+    """Hidden activation: 'tanh' or 'relu'."""
+    share_params: bool = True
+    """One actor and one critic for every seat, told apart by a player one-hot; False: one per seat."""
+    central_critic: bool = True
+    """Critic on the global state; False: on the local observation."""
+    lr_actor: float = 1e-3
+    """Adam learning rate of the actor."""
+    lr_critic: float = 1e-3
+    """Adam learning rate of the critic."""
+    adam_eps: float = 1e-5
+    """Adam epsilon."""
+    adam_beta1: float = 0.0
+    """Adam momentum; small values stop the cycling momentum adds in zero-sum self-play."""
+    gamma: float = 1.0
+    """Discount per decision of a seat (poker episodes are short)."""
+    gae_lambda: float = 1.0
+    """GAE lambda (1: Monte Carlo returns minus the critic's baseline)."""
+    epochs: int = 4
+    """Passes over each batch of decisions."""
+    minibatches: int = 1
+    """Minibatches per pass."""
+    min_decisions: int = 0
+    """Decisions gathered over rollouts (the policy unchanged meanwhile) before an update;
+    0 updates on every rollout."""
+    norm_adv: bool = True
+    """Normalize advantages over the batch (zero mean, unit std); alpha is then in those units."""
+    value_norm: bool = True
+    """Train the critic on running-normalized targets (MAPPO's ValueNorm)."""
+    value_norm_beta: float = 0.99999
+    """Moving-average weight of the value normalizer."""
+    value_clip: float = 0.0
+    """Clip of the value change around the old prediction (normalized units); 0 turns it off."""
+    max_grad_norm: float = 0.5
+    """Gradient-norm clip of each network."""
+
+    def __post_init__(self):
+        algo = "mmd"
+        object.__setattr__(self, "hidden", check_hidden(algo, self.hidden))
+        check_choice(algo, "magnet", self.magnet, MAGNETS)
+        check_choice(algo, "activation", self.activation, ACTIVATIONS)
+        for name in ("epochs", "minibatches"):
+            check_int(algo, name, getattr(self, name), 1, 10_000)
+        check_int(algo, "min_decisions", self.min_decisions, 0, MAX_BATCH_SIZE)
+        for name in ("alpha_hold_steps", "alpha_decay_steps", "kl_hold_steps", "kl_decay_steps"):
+            check_int(algo, name, getattr(self, name), 0)
+        for name in ("gamma", "gae_lambda", "value_norm_beta", "adam_beta1"):
+            check_real(algo, name, getattr(self, name), 0.0, 1.0)
+        check_real(algo, "magnet_ema", self.magnet_ema, 0.0, 1.0, low_open=True)
+        for name in ("lr_actor", "lr_critic", "adam_eps", "max_grad_norm"):
+            check_real(algo, name, getattr(self, name), 0.0, low_open=True)
+        for name in ("alpha", "alpha_final", "kl_coef", "kl_coef_final", "clip", "value_clip"):
+            check_real(algo, name, getattr(self, name), 0.0)
+        for name in ("share_params", "central_critic", "norm_adv", "value_norm"):
             check_bool(algo, name, getattr(self, name))
 
 

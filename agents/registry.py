@@ -21,10 +21,11 @@ ALGORITHMS: dict[str, tuple[str, str, type]] = {
     "mappo": ("agents.mappo", "MAPPO", configs.MAPPOConfig),
     "ippo": ("agents.mappo", "MAPPO", configs.MAPPOConfig),
     "maddpg": ("agents.maddpg", "MADDPG", configs.MADDPGConfig),
+    "mmd": ("agents.mmd", "MMD", configs.MMDConfig),
 }
 
 # What each algorithm can learn (checked by check_fits, without torch).
-DISCRETE_ONLY = ("iql", "vdn", "qmix", "mappo", "ippo")
+DISCRETE_ONLY = ("iql", "vdn", "qmix", "mappo", "ippo", "mmd")
 COOPERATIVE_ONLY = ("vdn", "qmix")
 
 
@@ -51,8 +52,8 @@ def check_fits(algorithm: str, info: GameInfo) -> None:
     """Refuse an algorithm that cannot learn the game ``info`` describes.
 
     VDN and QMIX factor a team value, so they need a cooperative game (one
-    reward shared by every player); IQL, VDN, QMIX and MAPPO/IPPO pick among
-    discrete actions; MADDPG takes either kind.
+    reward shared by every player); IQL, VDN, QMIX, MAPPO/IPPO and MMD pick
+    among discrete actions; MADDPG takes either kind.
 
     Raises:
         AlgorithmFitError: one line naming the mismatch and algorithms that fit.
