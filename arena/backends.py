@@ -206,17 +206,24 @@ def merge(
         parts[chunk.match].append(res)
     out = []
     for rs in parts:
-        lengths = (
-            None if any(r.lengths is None for r in rs) else np.concatenate([r.lengths for r in rs])
-        )
         out.append(
             MatchResult(
                 np.concatenate([r.seats for r in rs]),
                 np.concatenate([r.returns for r in rs]),
-                lengths,
+                *(_joined(rs, f) for f in _PER_GAME),
             )
         )
     return out
+
+
+_PER_GAME = ("lengths", "episode", "deterministic")
+"""The optional ``[G]`` fields of a MatchResult, in its field order after seats and returns."""
+
+
+def _joined(rs: Sequence[MatchResult], field: str) -> np.ndarray | None:
+    """The chunks' ``field`` arrays end to end (None when a chunk lacks it)."""
+    parts = [getattr(r, field) for r in rs]
+    return None if any(x is None for x in parts) else np.concatenate(parts)
 
 
 # ---------------------------------------------------------------------------
@@ -254,16 +261,17 @@ def _policy(spec: PolicySpec, info, device: str, worker: bool = True):
 
 
 def worker_task(game_spec: str, chunk: Chunk, device: str, *specs: PolicySpec):
-    """One chunk in a worker: ``(seats, returns, lengths)`` arrays (plain data back)."""
+    """One chunk in a worker: ``(seats, returns, lengths, episode, deterministic)``
+    arrays (plain data back)."""
     game = _game(game_spec)
     policies = [_policy(s, game.info, device) for s in specs]
     res = play_chunk(game, policies, chunk)
-    return res.seats, res.returns, res.lengths
+    return (res.seats, res.returns, *(getattr(res, f) for f in _PER_GAME))
 
 
 def _result(arrays) -> MatchResult:
-    seats, returns, lengths = arrays
-    return MatchResult(seats, returns, lengths)
+    """A MatchResult from a worker's arrays (older workers send fewer: the rest are None)."""
+    return MatchResult(*arrays)
 
 
 def portable_spec(spec: str) -> str:

@@ -7,6 +7,7 @@ for all the (copy, seat) rows where it must act.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -59,12 +60,16 @@ def act_all(
     explore: Sequence[bool],
     action_shape: tuple[int, ...] = (),
     action_dtype=np.int64,
+    sure: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
     """One forward pass per policy for every row where it acts.
 
     Args:
         seat_policy: ``[B, P]`` index into ``policies`` for every seat.
         explore: per policy, whether it acts with its exploration behaviour.
+        sure: optional ``[B, P]`` bool array, filled in at the acting rows:
+            True where the policy gave the chosen action probability exactly 1
+            (False where it gave no probabilities). Other rows are left as they are.
 
     Returns:
         actions ``[B, P, ...]``, logp ``[B, P]`` and the action probabilities
@@ -85,7 +90,16 @@ def act_all(
             logp[bi, pi] = out.logp
         if out.probs is not None:
             probs[int(pid)] = out.probs
+        if sure is not None:
+            sure[bi, pi] = _certain(out)
     return actions, logp, probs
+
+
+def _certain(out) -> np.ndarray | bool:
+    """``[N]`` the chosen discrete action had probability exactly 1 (False: no probs known)."""
+    if out.probs is None or np.ndim(out.actions) != 1:
+        return False
+    return np.asarray(out.probs)[np.arange(len(out.actions)), out.actions] == 1.0
 
 
 class Collector:
@@ -232,11 +246,20 @@ class MatchResult:
         returns: ``[G, P]`` returns per seat.
         lengths: ``[G]`` decisions (steps with an acting player) of each game,
             or None where unknown.
+        episode: ``[G]`` uint64 hash of each game's trajectory (see
+            :func:`episode_hash`): equal trajectories have equal hashes,
+            different ones differ with overwhelming probability; never 0.
+            None where unknown.
+        deterministic: ``[G]`` bool: the game has no chance events and every
+            decision in it was taken with probability exactly 1 by its
+            policy, so replaying the seating replays the game. None where unknown.
     """
 
     seats: np.ndarray
     returns: np.ndarray
     lengths: np.ndarray | None = None
+    episode: np.ndarray | None = None
+    deterministic: np.ndarray | None = None
 
     def policy_returns(self) -> np.ndarray:
         """``[G, K]`` mean return of each policy in each game (over its seats;
@@ -280,6 +303,20 @@ def rotations(num_players: int, num_policies: int, first_game: int, n_games: int
     return (np.arange(num_players, dtype=np.int64)[None, :] + games_) % num_policies
 
 
+def game_has_chance(game: Game) -> bool:
+    """Whether ``game`` may have chance events (True where it cannot tell).
+
+    Matrix games have none; an OpenSpiel game has none when its chance mode is
+    deterministic (``OpenSpielGame.has_chance``); any other game (PettingZoo,
+    continuous control) is taken to have some.
+    """
+    from games.matrix import MatrixGame
+
+    if isinstance(game, MatrixGame):
+        return False
+    return bool(getattr(game, "has_chance", True))
+
+
 def play(
     game: Game,
     policies: Sequence[Policy],
@@ -298,7 +335,8 @@ def play(
         batch: copies stepped together.
 
     Returns:
-        The seating and the returns of every game, in game order.
+        The seating, returns, lengths, episode hashes and determinism flags of
+        every game, in game order (see :class:`MatchResult`).
     """
     check_count("number of games", n_games, 0, MAX_GAMES)
     p = game.info.num_players
@@ -309,7 +347,13 @@ def play(
             seatings = np.tile(np.arange(p) % len(policies), (n_games, 1))
     seatings = np.asarray(seatings, np.int64)
     if n_games == 0:
-        return MatchResult(seatings.reshape(0, p), np.zeros((0, p)), np.zeros(0, np.int64))
+        return MatchResult(
+            seatings.reshape(0, p),
+            np.zeros((0, p)),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.uint64),
+            np.zeros(0, bool),
+        )
     batch = max(1, min(batch, n_games))
     env = game.vector(batch, seed)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1 << 30,)))
@@ -320,20 +364,34 @@ def play(
     seats = seatings[game_of].copy()
     returns = np.zeros((n_games, p), np.float64)
     lengths = np.zeros(n_games, np.int64)
+    episode = np.zeros(n_games, np.uint64)
+    deterministic = np.zeros(n_games, bool)
+    exact = not game_has_chance(game)  # else no game is deterministic: skip the checks
+    h = np.full(batch, _START)  # each copy's running trajectory hash
+    det = np.full(batch, exact)  # each copy's game so far: every decision certain
+    sure = np.zeros((batch, p), bool) if exact else None
     flags = [False] * len(policies)
     a_shape, a_dtype = (
         ((game.info.num_actions,), np.float32) if game.info.continuous_actions else ((), np.int64)
     )
     while True:
         ts = _only(ts, live)
-        acts, _, _ = act_all(policies, seats, ts, rng, flags, a_shape, a_dtype)
+        acts, _, _ = act_all(policies, seats, ts, rng, flags, a_shape, a_dtype, sure)
+        hash_step(h, ts.obs, acts)
+        if exact:
+            det &= (sure | ~ts.acting).all(1)
         lengths[game_of] += ts.acting.any(1)
         ts = env.step(acts)
         returns[game_of[live]] += ts.rewards[live]  # game_of is distinct: no add.at needed
         finished = ts.done & live
         if finished.any():
-            # Finished copies take the next games in copy order.
             rows = np.flatnonzero(finished)
+            done_games = game_of[rows]
+            episode[done_games] = hash_end(h[rows], returns[done_games])
+            deterministic[done_games] = det[rows]
+            h[rows] = _START
+            det[rows] = exact
+            # Finished copies take the next games in copy order.
             k = min(len(rows), n_games - next_game)
             take = rows[:k]
             game_of[take] = np.arange(next_game, next_game + k)
@@ -343,7 +401,98 @@ def play(
             if not live.any():
                 break
             ts = env.reset(mask=finished & live)
-    return MatchResult(seatings, returns, lengths)
+    return MatchResult(seatings, returns, lengths, episode, deterministic)
+
+
+# ---------------------------------------------------------------------------
+# Episode hashes: a uint64 fingerprint of a whole trajectory, built step by
+# step in wrapping uint64 arithmetic. Each step's observations (the float32
+# bits of every seat's) and actions (their int64 or float32 bits) are dotted
+# with fixed pseudo-random uint64 weights, xored into the running hash and
+# scrambled by one multiply-xorshift round; at the end the returns' float64
+# bits are folded in and the splitmix64 finaliser (Steele, Lea and Flood 2014,
+# "Fast splittable pseudorandom number generators") scrambles the result.
+# Equal trajectories give equal hashes on every machine and backend; two
+# different ones collide with probability about 2**-64.
+
+_START = np.uint64(0x243F6A8885A308D3)  # the hash of a game before its first step
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+
+
+@functools.lru_cache(maxsize=64)
+def _weights(n: int, salt: int) -> np.ndarray:
+    """``[n]`` fixed pseudo-random uint64 weights (the same in every process)."""
+    rng = np.random.default_rng([0x5EED_4A54, salt, n])
+    w = np.frombuffer(rng.bytes(8 * n), np.uint64).copy()
+    w.flags.writeable = False
+    return w
+
+
+def _mix(x: np.ndarray) -> None:
+    """splitmix64's finaliser on a uint64 array, in place."""
+    x ^= x >> _S30
+    x *= _M1
+    x ^= x >> _S27
+    x *= _M2
+    x ^= x >> _S31
+
+
+def _bits(a: np.ndarray, rows: int) -> np.ndarray:
+    """``[rows, N]`` uint64 of the raw bits of each row of ``a``."""
+    a = np.ascontiguousarray(a).reshape(rows, -1)
+    if a.dtype.itemsize == 8:
+        return a.view(np.uint64)
+    if a.dtype.itemsize == 4:
+        return a.view(np.uint32).astype(np.uint64)
+    return a.astype(np.int64).view(np.uint64)  # bool, int8, float16, ...
+
+
+def hash_step(h: np.ndarray, obs: np.ndarray, actions: np.ndarray) -> None:
+    """Fold one step into the running hashes ``h [B]`` (uint64, in place).
+
+    Args:
+        obs: ``[B, P, O]`` float32 every seat's observation before the step.
+        actions: ``[B, P]`` int64 or ``[B, P, D]`` float32 actions (0 for seats
+            that do not act).
+    """
+    b = len(h)
+    x = _bits(obs, b)
+    step = x @ _weights(x.shape[1], 1)
+    y = _bits(actions, b)
+    step += y @ _weights(y.shape[1], 2)
+    # One multiply-xorshift round per step (a bijection of h ^ step, so a
+    # difference at any step survives); the full finaliser runs in hash_end.
+    h ^= step
+    h *= _M1
+    h ^= h >> _S31
+
+
+def hash_end(h: np.ndarray, returns: np.ndarray) -> np.ndarray:
+    """The finished episodes' hashes ``[N]`` from running hashes ``h [N]`` and returns ``[N, P]``.
+
+    Never 0, so that 0 can mean "unknown" elsewhere.
+    """
+    r = _bits(np.asarray(returns, np.float64), len(h))
+    out = h ^ (r @ _weights(r.shape[1], 3))
+    _mix(out)
+    out[out == 0] = 1
+    return out
+
+
+def episode_hash(obs: np.ndarray, actions: np.ndarray, returns: np.ndarray) -> int:
+    """The hash :func:`play` gives one episode of ``T`` steps (a pure function).
+
+    Args:
+        obs: ``[T, P, O]`` float32 every seat's observation before each step.
+        actions: ``[T, P]`` int64 (or ``[T, P, D]`` float32) actions, 0 where a
+            seat did not act.
+        returns: ``[P]`` the episode's returns.
+    """
+    h = np.full(1, _START)
+    for o, a in zip(obs, actions):
+        hash_step(h, np.asarray(o, np.float32)[None], np.asarray(a)[None])
+    return int(hash_end(h, np.asarray(returns, np.float64)[None])[0])
 
 
 def _only(ts: TimeStep, live: np.ndarray) -> TimeStep:

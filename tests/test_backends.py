@@ -67,6 +67,10 @@ def same(xs, ys):
         np.testing.assert_array_equal(x.seats, y.seats)
         np.testing.assert_array_equal(x.returns, y.returns)
         np.testing.assert_array_equal(x.lengths, y.lengths)
+        np.testing.assert_array_equal(x.episode, y.episode)
+        np.testing.assert_array_equal(x.deterministic, y.deterministic)
+        assert x.episode.dtype == np.uint64 and x.deterministic.dtype == bool
+        assert len(x.episode) == len(x.deterministic) == len(x.seats)
 
 
 # ---------------------------------------------------------------- chunks
@@ -92,6 +96,8 @@ def test_one_chunk_is_plain_play(ttt):
     ref = play(game, pols, 300, seed=3, batch=64)
     np.testing.assert_array_equal(res.returns, ref.returns)
     np.testing.assert_array_equal(res.seats, ref.seats)
+    np.testing.assert_array_equal(res.episode, ref.episode)
+    np.testing.assert_array_equal(res.deterministic, ref.deterministic)
     assert res.lengths.sum() > 300 * 4  # a tic-tac-toe game lasts 5 to 9 moves
     assert res.lengths.min() >= 5 and res.lengths.max() <= 9
 
@@ -105,6 +111,7 @@ def test_chunked_match_keeps_the_global_seat_rotation(ttt):
     chunks = split([Match(("x", "y"), 30, 1)], 7)
     part = play_chunk(game, [a.freeze(), RANDOM.build(None)], chunks[2])
     np.testing.assert_array_equal(part.returns, res.returns[14:21])
+    np.testing.assert_array_equal(part.episode, res.episode[14:21])  # chunks concatenated
 
 
 def test_specs_play_like_live_policies(ttt):
