@@ -589,6 +589,7 @@ def alpharank(
     symmetric: bool = False,
     use_inf_alpha: bool = False,
     inf_alpha_eps: float = 0.01,
+    local_selection: bool = True,
 ) -> AlphaRank:
     """Alpha-rank of a normal-form game through ``open_spiel.python.egt.alpharank``.
 
@@ -605,6 +606,12 @@ def alpharank(
             (``payoffs[1] == payoffs[0].T``), as for a league's meta-game.
         use_inf_alpha: the infinite-alpha limit with noise ``inf_alpha_eps``
             (always has a unique stationary distribution).
+        local_selection: single population only: OpenSpiel's local selection
+            model (a mutant's fitness is its payoff against the resident
+            alone; its default). False: the global model, where a mutant's
+            fitness counts its games against the whole population, its own
+            kind included, so a member that does well with its own kind (a
+            coordination convention) can take over.
 
     OpenSpiel finds the stationary distribution as the eigenvector of
     eigenvalue 1, which fails when the chain is nearly reducible (e.g. two
@@ -647,6 +654,7 @@ def alpharank(
                 alpha=alpha_used,
                 use_inf_alpha=use_inf_alpha,
                 inf_alpha_eps=inf_alpha_eps,
+                use_local_selection_model=local_selection,
             )
         except (ValueError, np.linalg.LinAlgError):
             pi = None
@@ -683,6 +691,7 @@ def _alpharank_chain(
     alpha: float,
     use_inf_alpha: bool = False,
     inf_alpha_eps: float = 0.01,
+    local_selection: bool = True,
 ) -> np.ndarray:
     """OpenSpiel's alpha-rank transition matrix (its private builders, open-spiel 2.0.2).
 
@@ -703,7 +712,7 @@ def _alpharank_chain(
             m,
             alpha,
             constant_sum,
-            True,
+            local_selection,
             payoff_sum,
             use_inf_alpha=use_inf_alpha,
             inf_alpha_eps=inf_alpha_eps,

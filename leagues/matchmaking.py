@@ -44,7 +44,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from leagues.pool import LEARNER, MAIN, MAIN_EXPLOITER, Member, Pool
-from leagues.ratings import COMPETITIVE_KINDS, match_scores
+from leagues.ratings import match_scores
 
 RULES = ("uniform", "latest", "self_play", "pfsp", "nash")
 NASH_PAYOFFS = ("sampled", "exact")
@@ -239,112 +239,41 @@ def member_returns(seats: Sequence[int], returns: Sequence[float]) -> dict[int, 
     return {m: sum(v) / len(v) for m, v in out.items()}
 
 
-def meta_nash_returns(returns: np.ndarray, notes: list[str] | None = None) -> np.ndarray:
-    """The symmetric meta-Nash of a competitive meta-game in expected *returns*.
+def meta_nash(
+    returns: np.ndarray, kind: str = "zero_sum", notes: list[str] | None = None
+) -> np.ndarray:
+    """The meta-Nash mixture over the candidates: :func:`games.metastrategy.meta_strategy`.
 
-    PSRO's meta-game (Lanctot et al. 2017, Sec. 3): ``returns[a, b]`` is member
-    ``a``'s (seat-balanced) mean return against ``b``. The symmetric zero-sum
-    game ``M = R - R^T`` (the return advantage; equal to ``2 R`` when ``R`` is
-    exactly zero-sum, and a constant sum cancels) is solved by LP.
+    The one rule the population evaluation (and so the report) uses too: for
+    zero-sum and constant-sum games a Nash equilibrium of the antisymmetric
+    part of the return table by LP (PSRO's meta-solver, Lanctot et al. 2017,
+    Sec. 3); otherwise single-population alpha-rank.
 
-    Never raises on a degenerate table (see :func:`symmetric_zero_sum_nash`);
-    a fallback appends one line to ``notes`` when given.
+    Args:
+        returns: ``[n, n]``, entry ``[a, b]`` member ``a``'s mean return
+            against ``b`` (NaN: not played). A table of scores (win rates)
+            works too: their antisymmetric part is the same game.
+        kind: the game's kind.
+        notes: where a solver fails, one line is appended here saying what was
+            used instead (the league records it).
 
     Returns:
         ``[n]`` probabilities.
     """
+    from games.metastrategy import meta_strategy
+
     r = np.asarray(returns, np.float64)
     if r.shape[0] == 1:
         return np.ones(1)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return symmetric_zero_sum_nash(r / 2.0 - r.T / 2.0, notes)
-
-
-def symmetric_zero_sum_nash(m: np.ndarray, notes: list[str] | None = None) -> np.ndarray:
-    """A Nash mixture of the symmetric zero-sum game ``m`` (antisymmetric), whatever the table.
-
-    HiGHS' LP (``games.solvers.solve_zero_sum``); if it fails, the
-    interior-point solver of :mod:`games.metanash`; if that fails too, uniform
-    weights. Non-finite entries count as 0. Each fallback appends one line to
-    ``notes`` (which solver failed and what was used instead), so matchmaking
-    degrades but never stops a league.
-    """
-    from games.metanash import solve_symmetric_zero_sum_large
-    from games.solvers import solve_zero_sum
-
-    m = np.array(m, np.float64)
-    n = m.shape[0]
-    if not np.all(np.isfinite(m)):
-        m[~np.isfinite(m)] = 0.0
-        _note(notes, "nash matchmaking: non-finite meta-game entries counted as 0")
-    failed = []
-    for name, solver in (
-        ("LP", lambda: solve_zero_sum(m)[0]),
-        ("interior-point solver", lambda: solve_symmetric_zero_sum_large(m).strategy),
-    ):
-        try:
-            x = _probabilities(solver())
-            if failed:
-                _note(notes, f"nash matchmaking: {'; '.join(failed)}; {name} used instead")
-            return x
-        except Exception as e:  # noqa: BLE001 - any solver failure falls back, noted
-            failed.append(f"{name} failed ({_failure(e)})")
-    _note(notes, f"nash matchmaking: {'; '.join(failed)}; uniform weights used")
-    return np.full(n, 1.0 / n)
-
-
-def _probabilities(x) -> np.ndarray:
-    x = np.clip(np.asarray(x, np.float64), 0.0, None)
-    if not np.all(np.isfinite(x)) or x.sum() <= 0:
-        raise FloatingPointError("the solver returned no probability vector")
-    return x / x.sum()
-
-
-def _failure(e: BaseException) -> str:
-    text = str(e).strip()
-    return f"{type(e).__name__}: {text.splitlines()[0]}" if text else type(e).__name__
+    m = meta_strategy(r, kind)
+    if m.fallback:
+        _note(notes, f"nash matchmaking: {m.fallback}")
+    return m.weights
 
 
 def _note(notes: list[str] | None, line: str) -> None:
     if notes is not None and line not in notes:  # once per fit, not once per iteration
         notes.append(line)
-
-
-def meta_nash(
-    win_rates: np.ndarray, kind: str = "zero_sum", notes: list[str] | None = None
-) -> np.ndarray:
-    """A symmetric meta-Nash mixture over the members of an empirical game.
-
-    Args:
-        win_rates: ``[n, n]``, entry ``[a, b]`` the mean score of ``a`` against ``b``.
-        kind: the game's kind. Competitive kinds solve the symmetric zero-sum
-            game ``M = W - W^T`` (``= 2W - 1`` when scores are complementary) by LP;
-            the others follow symmetric replicator dynamics from uniform on ``W``
-            and return where they settle.
-        notes: where a solver fails, one line is appended here saying what was
-            used instead (LP -> interior point -> uniform; replicator -> uniform).
-
-    Returns:
-        ``[n]`` probabilities.
-    """
-    from games.solvers import symmetric_replicator_dynamics
-
-    w = np.asarray(win_rates, np.float64)
-    n = w.shape[0]
-    if n == 1:
-        return np.ones(1)
-    if kind in COMPETITIVE_KINDS:
-        with np.errstate(over="ignore", invalid="ignore"):
-            return symmetric_zero_sum_nash(w - w.T, notes)
-    try:
-        return _probabilities(symmetric_replicator_dynamics(w, steps=2000, dt=0.1)[-1])
-    except Exception as e:  # noqa: BLE001
-        _note(notes, f"nash matchmaking: replicator dynamics failed ({_failure(e)}); uniform used")
-        return np.full(n, 1.0 / n)
-
-
-# ---------------------------------------------------------------------------
-# Rules
 
 
 def candidates(pool: Pool, learner: Member, role: str) -> list[int]:
@@ -401,12 +330,11 @@ def opponent_probs(
     table = payoffs if payoffs is not None else PayoffTable()
     if rule == "pfsp":
         return cands, pfsp_weights(table.win_rates(learner, cands), pfsp_weighting, pfsp_p)
-    # nash
-    if kind in COMPETITIVE_KINDS:
-        if payoff_matrix is not None:
-            return cands, meta_nash_returns(payoff_matrix, notes)
-        if table.has_returns():
-            return cands, meta_nash_returns(table.return_matrix(list(cands)), notes)
+    # nash: the exact table when given, else the sampled returns (scores without returns)
+    if payoff_matrix is not None:
+        return cands, meta_nash(payoff_matrix, kind, notes)
+    if table.has_returns():
+        return cands, meta_nash(table.return_matrix(list(cands), default=np.nan), kind, notes)
     return cands, meta_nash(table.matrix(list(cands)), kind, notes)
 
 

@@ -14,7 +14,7 @@ from arena.evaluation.exact_payoffs import (
     realization_plans,
     sequence_tree,
 )
-from leagues.matchmaking import PayoffTable, meta_nash_returns, opponent_probs
+from leagues.matchmaking import PayoffTable, meta_nash, opponent_probs
 
 
 def _random_policies(info, n, seed=0):
@@ -105,10 +105,10 @@ def test_nash_on_returns_differs_from_nash_on_win_rates():
     assert probs.tolist() == pytest.approx([0.0, 1.0])
 
 
-def test_meta_nash_returns_on_rock_paper_scissors_with_unequal_stakes():
+def test_meta_nash_on_rock_paper_scissors_with_unequal_stakes():
     # R beats S by 1, S beats P by 1, P beats R by 2: the Nash is (1/4, 1/4, 1/2) over (R, P, S).
     r = np.array([[0.0, -2.0, 1.0], [2.0, 0.0, -1.0], [-1.0, 1.0, 0.0]])
-    np.testing.assert_allclose(meta_nash_returns(r), [0.25, 0.25, 0.5], atol=1e-8)
+    np.testing.assert_allclose(meta_nash(r), [0.25, 0.25, 0.5], atol=1e-8)
 
 
 def test_payoff_table_replays_returns_from_matches():
@@ -187,7 +187,7 @@ def test_psro_league_draws_from_the_exact_meta_nash_and_is_deterministic(tmp_pat
             ids, probs = opponent_probs(
                 "nash", slot.member.id, cands, league.payoffs, payoff_matrix=exact
             )
-            np.testing.assert_allclose(probs, meta_nash_returns(ref), atol=1e-6)
+            np.testing.assert_allclose(probs, meta_nash(ref), atol=1e-6)
         finally:
             league.close()
         tables.append(_league_table(tmp_path / f"{run}.db"))

@@ -190,15 +190,15 @@ def test_nash_matchmaking_falls_back_and_notes_it(monkeypatch):
     assert ids.tolist() == [1, 2, 3]
     np.testing.assert_allclose(probs, [1 / 3] * 3, atol=1e-6)
     assert notes == [
-        "nash matchmaking: LP failed (GameError: the zero-sum LP failed: HiGHS Status 0: Not Set); "
-        "interior-point solver used instead"
+        "nash matchmaking: meta-Nash LP failed (GameError: the zero-sum LP failed: HiGHS Status 0: "
+        "Not Set); the interior-point equilibrium of games.metanash used instead"
     ]
     monkeypatch.setattr(games.metanash, "solve_symmetric_zero_sum_large", _raises)
     notes.clear()
     huge = np.array([[0.0, np.inf, 1e308], [-np.inf, 0.0, np.nan], [-1e308, np.nan, 0.0]])
     _, probs = opponent_probs("nash", 9, [1, 2, 3], payoff_matrix=huge, notes=notes)
     np.testing.assert_allclose(probs, [1 / 3] * 3)
-    assert "non-finite" in notes[0] and "uniform weights used" in notes[-1]
+    assert "2 infinite payoff(s)" in notes[0] and notes[0].endswith("uniform weights used")
 
 
 def test_rating_fits_survive_degenerate_results():

@@ -13,6 +13,11 @@ What is computed here, all pure functions on the table:
 
 * :func:`empirical_metagame`: the table, its standard errors, and the
   advantage table ``mean(return_i - return_j)`` with its own standard errors.
+  Deterministic policies in a game without chance replay the same game at
+  every seating, so repeating it adds no information: a pair whose games
+  were all deterministic is computed exactly from one game per seating
+  (standard error 0), and the table counts the distinct episodes behind
+  each entry (:func:`sampling_summary` says so in one line).
 * :func:`meta_nash`: the meta-strategy. Zero-sum (and constant-sum) games:
   a Nash equilibrium of the antisymmetric part by linear programming
   (:func:`games.solvers.solve_zero_sum`). General-sum and cooperative games:
@@ -40,13 +45,17 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from agents.base import Act, Policy, sample_from_probs
 from games.core import CONSTANT_SUM, COOPERATIVE, ZERO_SUM, GameError
+from games.metastrategy import MetaStrategy, antisymmetric, meta_strategy
+from games.metastrategy import clean as _clean
+from games.metastrategy import failure as _failure
+from games.metastrategy import finite_table as _finite_table
+from games.metastrategy import join_notes as _join
 
 # ---------------------------------------------------------------------------
 # The empirical meta-game
@@ -62,6 +71,10 @@ class PairRecord:
         seat_a: the seat ``a`` held (seats are balanced per seat index).
         return_a: ``a``'s return.
         return_b: ``b``'s return.
+        episode: the game's trajectory hash (:attr:`arena.rollout.MatchResult.episode`);
+            0 when unknown (every such game then counts as distinct).
+        deterministic: the game had no chance event and every decision in it
+            was taken with probability 1 (:attr:`arena.rollout.MatchResult.deterministic`).
     """
 
     a: int
@@ -69,6 +82,8 @@ class PairRecord:
     seat_a: int
     return_a: float
     return_b: float
+    episode: int = 0
+    deterministic: bool = False
 
 
 def records_from_match(a: int, b: int, result) -> list[PairRecord]:
@@ -76,17 +91,27 @@ def records_from_match(a: int, b: int, result) -> list[PairRecord]:
 
     ``result.seats [G, P]`` holds policy index 0 (member ``a``) or 1 (member
     ``b``) per seat; a member holding several seats gets its mean return over
-    them, and the seat recorded is the lowest one it held.
+    them, and the seat recorded is the lowest one it held. The episode hash
+    and determinism flag come from ``result.episode`` and
+    ``result.deterministic`` where present (0 and False otherwise).
     """
     out = []
     per_policy = result.policy_returns()  # [G, 2]
+    episode = getattr(result, "episode", None)
+    deterministic = getattr(result, "deterministic", None)
     for g in range(len(result.seats)):
         seats_a = np.flatnonzero(result.seats[g] == 0)
         if seats_a.size == 0 or per_policy.shape[1] < 2 or np.isnan(per_policy[g, 1]):
             continue
         out.append(
             PairRecord(
-                int(a), int(b), int(seats_a[0]), float(per_policy[g, 0]), float(per_policy[g, 1])
+                int(a),
+                int(b),
+                int(seats_a[0]),
+                float(per_policy[g, 0]),
+                float(per_policy[g, 1]),
+                0 if episode is None else int(episode[g]),
+                False if deterministic is None else bool(deterministic[g]),
             )
         )
     return out
@@ -107,6 +132,17 @@ class MetaGame:
         counts: ``[K, K]`` games played by each pair (symmetric).
         kind: the game's kind (``zero_sum``, ``constant_sum``, ``cooperative``,
             ``general_sum``).
+        distinct: ``[K, K]`` int, distinct episodes among each pair's games
+            (symmetric): games differ by their trajectory hash or, between two
+            members, by the seat the first one held; a game of unknown hash
+            counts as distinct. 0 where no game was sampled (unplayed pairs,
+            and tables given ready, see :func:`metagame_from_table`). Default:
+            ``counts`` (every game distinct).
+        deterministic: ``[K, K]`` bool, the entry is exact (symmetric): every
+            game of the pair was deterministic and each seating gave one
+            episode, so the payoff is that episode's return per seating,
+            seat-balanced, with standard error 0 (the repeats are not samples);
+            or the table was given exact. Default: all False.
     """
 
     names: tuple[str, ...]
@@ -116,6 +152,15 @@ class MetaGame:
     advantage_stderr: np.ndarray
     counts: np.ndarray
     kind: str
+    distinct: np.ndarray | None = None
+    deterministic: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.distinct is None:
+            object.__setattr__(self, "distinct", np.array(self.counts, dtype=np.int64))
+        if self.deterministic is None:
+            k = len(self.names)
+            object.__setattr__(self, "deterministic", np.zeros((k, k), dtype=bool))
 
     @property
     def size(self) -> int:
@@ -125,6 +170,21 @@ class MetaGame:
     def played(self) -> np.ndarray:
         """``[K, K]`` bool: the pair has at least one game."""
         return self.counts > 0
+
+    def restricted(self, idx: Sequence[int]) -> MetaGame:
+        """The meta-game of the members ``idx`` alone (every ``[K, K]`` table cut alike)."""
+        ix = np.ix_(list(idx), list(idx))
+        return MetaGame(
+            tuple(self.names[i] for i in idx),
+            self.payoffs[ix],
+            self.stderr[ix],
+            self.advantage[ix],
+            self.advantage_stderr[ix],
+            self.counts[ix],
+            self.kind,
+            self.distinct[ix],
+            self.deterministic[ix],
+        )
 
 
 def _balanced_mean(values: np.ndarray, seats: np.ndarray) -> tuple[float, float]:
@@ -149,32 +209,51 @@ def empirical_metagame(names: Sequence[str], records: Iterable[PairRecord], kind
     zero-sum and constant-sum games an unplayed diagonal is the game's
     symmetric value: 0 for zero-sum, half the constant sum (estimated from the
     records) for constant-sum; other unplayed entries are NaN.
+
+    A pair is *deterministic* when every one of its games is (no chance, every
+    decision taken with probability 1) and each seating gave a single
+    episode: then its entries are computed from one game per seating and
+    their standard errors are exactly 0. Any other pair keeps the standard
+    errors of all its games (i.i.d. draws of a random game, repeats
+    included); a pair flagged deterministic whose seating gave several
+    episodes (a policy that changes between games) is treated as sampled.
     """
     k = len(names)
-    rows: dict[tuple[int, int], list[tuple[int, float, float]]] = {}
+    rows: dict[tuple[int, int], list[tuple[int, float, float, int, bool]]] = {}
     for r in records:
         if not (0 <= r.a < k and 0 <= r.b < k):
             raise GameError(f"record names member {r.a} or {r.b}, but the population has {k}")
         # The seating (the seat of the pair's first member) groups the games in
         # both directions, so each seating counts equally whichever way round.
-        rows.setdefault((r.a, r.b), []).append((r.seat_a, r.return_a, r.return_b))
+        game = (r.seat_a, r.return_a, r.return_b, int(r.episode), bool(r.deterministic))
+        rows.setdefault((r.a, r.b), []).append(game)
         if r.a != r.b:
-            rows.setdefault((r.b, r.a), []).append((r.seat_a, r.return_b, r.return_a))
+            rows.setdefault((r.b, r.a), []).append((game[0], game[2], game[1], *game[3:]))
     payoffs = np.full((k, k), np.nan)
     stderr = np.full((k, k), np.nan)
     adv = np.zeros((k, k))
     adv_se = np.zeros((k, k))
     counts = np.zeros((k, k), dtype=np.int64)
+    distinct = np.zeros((k, k), dtype=np.int64)
+    exact = np.zeros((k, k), dtype=bool)
     sums = []
     for (i, j), games in rows.items():
-        arr = np.array(games, dtype=np.float64)
+        arr = np.array([g[:3] for g in games], dtype=np.float64)
         seats = arr[:, 0].astype(np.int64)
+        episodes = np.array([g[3] for g in games], dtype=np.uint64)
+        keep, exact[i, j] = _one_per_episode(seats, episodes, i == j)
+        distinct[i, j] = len(keep)
+        exact[i, j] &= all(g[4] for g in games)
+        if exact[i, j]:  # one game per seating is the whole truth; the rest are repeats
+            arr, seats = arr[keep], seats[keep]
         if i == j:  # self-play: both returns are the member's own, one group
             both = np.concatenate([arr[:, 1], arr[:, 2]])
             payoffs[i, i], stderr[i, i] = _balanced_mean(both, np.zeros(len(both), np.int64))
         else:
             payoffs[i, j], stderr[i, j] = _balanced_mean(arr[:, 1], seats)
             adv[i, j], adv_se[i, j] = _balanced_mean(arr[:, 1] - arr[:, 2], seats)
+        if exact[i, j]:
+            stderr[i, j] = adv_se[i, j] = 0.0
         counts[i, j] = len(games)
         sums.append(arr[:, 1] + arr[:, 2])
     if kind in (ZERO_SUM, CONSTANT_SUM):
@@ -182,7 +261,26 @@ def empirical_metagame(names: Sequence[str], records: Iterable[PairRecord], kind
         diag = np.isnan(np.diag(payoffs))
         payoffs[np.flatnonzero(diag), np.flatnonzero(diag)] = half
         stderr[np.flatnonzero(diag), np.flatnonzero(diag)] = 0.0
-    return MetaGame(tuple(names), payoffs, stderr, adv, adv_se, counts, kind)
+    return MetaGame(tuple(names), payoffs, stderr, adv, adv_se, counts, kind, distinct, exact)
+
+
+def _one_per_episode(
+    seats: np.ndarray, episodes: np.ndarray, self_play: bool
+) -> tuple[np.ndarray, bool]:
+    """Indices of the first game of each distinct episode, and whether each seating gave one.
+
+    Games differ by their hash and, between two members, by the seating (in
+    self-play both seats hold the same member, so the seating alone makes no
+    new game). A hash of 0 is unknown: such a game is always distinct, and its
+    seating is not known to have given a single episode.
+    """
+    key = np.zeros(len(seats), np.int64) if self_play else seats
+    known = episodes != 0
+    pairs = np.stack([key, episodes.view(np.int64)], 1)[known]
+    _, first = np.unique(pairs, axis=0, return_index=True)
+    keep = np.sort(np.concatenate([np.flatnonzero(known)[first], np.flatnonzero(~known)]))
+    one_each = bool(known.all()) and len(first) == len(np.unique(key))
+    return keep, one_each
 
 
 def metagame_from_table(
@@ -192,11 +290,17 @@ def metagame_from_table(
     stderr: np.ndarray | None = None,
     counts: np.ndarray | None = None,
 ) -> MetaGame:
-    """A :class:`MetaGame` from a ready table (e.g. read back from a store).
+    """A :class:`MetaGame` from a ready table (e.g. an exact one, or read back from a store).
 
     The advantage is ``payoffs - payoffs.T`` with standard error
     ``sqrt(se_ij^2 + se_ji^2)`` (conservative: the two are measured on the
     same games and usually correlate positively in zero-sum games).
+
+    No episodes stand behind a ready table: ``distinct`` is 0 everywhere, and
+    ``deterministic`` (exact) holds for every played entry whose standard
+    error, and its mirror's, is 0 (all of them when ``stderr`` is None: a
+    table given without standard errors is taken as exact, as the dominance
+    graph already takes it).
     """
     payoffs = np.asarray(payoffs, dtype=np.float64)
     k = len(names)
@@ -209,7 +313,55 @@ def metagame_from_table(
     adv_se = np.nan_to_num(np.sqrt(se**2 + se.T**2))
     np.fill_diagonal(adv, 0.0)
     np.fill_diagonal(adv_se, 0.0)
-    return MetaGame(tuple(names), payoffs, se, adv, adv_se, n, kind)
+    exact = (n > 0) & (n.T > 0) & (se == 0) & (se.T == 0)
+    return MetaGame(
+        tuple(names), payoffs, se, adv, adv_se, n, kind, np.zeros((k, k), np.int64), exact
+    )
+
+
+def sampling_summary(meta: MetaGame) -> str:
+    """One line on how the table was measured, for a report to print as it is.
+
+    The pairs are the played unordered pairs, self-play included. Wording:
+
+    * sampled tables: ``"sampled: 64 games per pair, 5 of 6 pairs
+      deterministic (computed exactly from one game per seating), 17 distinct
+      episodes in all"``; the games part reads ``"50 to 64 games per pair"``
+      when pairs played different numbers, and the middle part ``"no pair
+      deterministic"`` or ``"all 6 pairs deterministic (computed exactly from
+      one game per seating)"`` at the extremes;
+    * ready tables (no sampled episode, :func:`metagame_from_table`):
+      ``"exact: 6 pairs computed without sampling"`` when every entry is
+      exact, otherwise ``"given table: 2 of 6 pairs exact, 4 with standard
+      errors as given"``;
+    * ``"no pair played"`` when nothing was.
+    """
+    played = np.triu(meta.counts > 0)
+    n = int(played.sum())
+    if n == 0:
+        return "no pair played"
+    pairs = _plural(n, "pair")
+    exact = int((played & meta.deterministic).sum())
+    episodes = int(meta.distinct[played].sum())
+    if episodes == 0:
+        if exact == n:
+            return f"exact: {pairs} computed without sampling"
+        return f"given table: {exact} of {pairs} exact, {n - exact} with standard errors as given"
+    games = meta.counts[played]
+    lo, hi = int(games.min()), int(games.max())
+    per_pair = f"{lo:,} games per pair" if lo == hi else f"{lo:,} to {hi:,} games per pair"
+    how = "(computed exactly from one game per seating)"
+    if exact == 0:
+        det = "no pair deterministic"
+    elif exact == n and n > 1:
+        det = f"all {pairs} deterministic {how}"
+    else:
+        det = f"{exact} of {pairs} deterministic {how}"
+    return f"sampled: {per_pair}, {det}, {_plural(episodes, 'distinct episode')} in all"
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def antisymmetric_part(meta: MetaGame) -> np.ndarray:
@@ -218,171 +370,26 @@ def antisymmetric_part(meta: MetaGame) -> np.ndarray:
     For a zero-sum game ``M`` is already antisymmetric up to noise; for a
     constant-sum game it differs from ``A`` by a constant.
     """
-    m = np.nan_to_num(_finite_table(meta.payoffs)[0])
-    a = m / 2.0 - m.T / 2.0  # halves first: entries near 1.8e308 do not overflow
-    np.fill_diagonal(a, 0.0)
-    return a
-
-
-def _finite_table(payoffs: np.ndarray) -> tuple[np.ndarray, str | None]:
-    """``payoffs`` with ``+-inf`` replaced by ``+-`` the largest finite magnitude (NaN kept:
-    unplayed), and a note when anything was replaced."""
-    m = np.array(payoffs, dtype=np.float64)
-    inf = np.isinf(m)
-    if not inf.any():
-        return m, None
-    finite = m[np.isfinite(m)]
-    big = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
-    m[inf] = np.sign(m[inf]) * big
-    return m, (
-        f"{int(inf.sum())} infinite payoff(s) in the table; +-{big:.3g} "
-        "(the largest finite magnitude) used instead"
-    )
-
-
-def _failure(e: BaseException) -> str:
-    """``"TypeName: first line"`` of an exception, for a one-line fallback note."""
-    text = str(e).strip()
-    return f"{type(e).__name__}: {text.splitlines()[0]}" if text else type(e).__name__
-
-
-def _join(*notes: str | None) -> str | None:
-    kept = [n for n in notes if n]
-    return "; ".join(kept) if kept else None
+    return antisymmetric(_finite_table(meta.payoffs)[0])
 
 
 # ---------------------------------------------------------------------------
 # Meta-strategies
 
 
-@dataclasses.dataclass(frozen=True)
-class MetaNash:
-    """A meta-strategy over the members.
-
-    Attributes:
-        weights: ``[K]`` probabilities.
-        method: ``"lp"`` (zero-sum Nash) or ``"alpharank"``; after a solver
-            failure the method used instead: ``"interior_point"``
-            (:mod:`games.metanash`), ``"replicator"`` or ``"uniform"``.
-        value: the meta-game value for the LP; alpha-rank's expected payoff of
-            the distribution against itself otherwise.
-        fallback: None when the first-choice solver worked; otherwise one line
-            saying which solver failed, why, and what was used instead.
-    """
-
-    weights: np.ndarray
-    method: str
-    value: float
-    fallback: str | None = None
+MetaNash = MetaStrategy
+"""The meta-strategy record (:class:`games.metastrategy.MetaStrategy`)."""
 
 
-def meta_nash(meta: MetaGame) -> MetaNash:
-    """The meta-strategy of :class:`MetaGame` (LP for zero/constant-sum, alpha-rank otherwise).
-
-    A one-member population gets weight 1. Unplayed pairs count as draws (0
-    in the antisymmetric part) for the LP; for alpha-rank they are filled
-    with the row member's mean over its played pairs. Infinite payoffs are
-    clipped to the largest finite magnitude.
-
-    Never fails on a degenerate table (a league must not stop over one
-    evaluation): when a solver fails the next one is used and
-    :attr:`MetaNash.fallback` says so. Zero/constant-sum: HiGHS LP, then the
-    interior-point solver of :mod:`games.metanash`, then uniform. Otherwise:
-    alpha-rank, then infinite-alpha alpha-rank, then symmetric replicator
-    dynamics from uniform, then uniform.
+def meta_nash(meta: MetaGame) -> MetaStrategy:
+    """The meta-strategy of :class:`MetaGame`: :func:`games.metastrategy.meta_strategy`
+    of its seat-balanced return table (LP for zero/constant-sum, alpha-rank otherwise),
+    the one rule ``nash`` matchmaking uses too.
 
     Raises:
         GameError: the population is empty.
     """
-    k = meta.size
-    if k == 0:
-        raise GameError("the population is empty: there is no meta-game to solve")
-    if k == 1:
-        return MetaNash(np.ones(1), "trivial", float(np.nan_to_num(meta.payoffs[0, 0])))
-    if meta.kind in (ZERO_SUM, CONSTANT_SUM):
-        return _zero_sum_meta_nash(antisymmetric_part(meta), _finite_table(meta.payoffs)[1])
-    m, clipped = _finite_table(meta.payoffs)
-    return _general_meta_nash(_filled(m), clipped)
-
-
-def _zero_sum_meta_nash(a: np.ndarray, note: str | None = None) -> MetaNash:
-    from games.metanash import solve_symmetric_zero_sum_large
-    from games.solvers import solve_zero_sum
-
-    k = a.shape[0]
-    try:
-        x, _, value = solve_zero_sum(a)
-        return MetaNash(_clean(x), "lp", _finite_value(value), note)
-    except Exception as e:  # noqa: BLE001 - any solver failure falls back, recorded
-        failed = f"meta-Nash LP failed ({_failure(e)})"
-    try:
-        w = _clean(solve_symmetric_zero_sum_large(a).strategy)
-        used = "the interior-point equilibrium of games.metanash used instead"
-        return MetaNash(w, "interior_point", _finite_value(w @ a @ w), _join(note, failed, used))
-    except Exception as e:  # noqa: BLE001
-        failed += f"; interior-point solver failed too ({_failure(e)})"
-    return MetaNash(
-        np.full(k, 1.0 / k), "uniform", 0.0, _join(note, failed, "uniform weights used")
-    )
-
-
-def _general_meta_nash(m: np.ndarray, note: str | None = None) -> MetaNash:
-    from games.solvers import alpharank, symmetric_replicator_dynamics
-
-    k = m.shape[0]
-    failed = []
-    for inf_alpha in (False, True):
-        try:
-            ar = alpharank(np.stack([m, m.T]), symmetric=True, use_inf_alpha=inf_alpha)
-            w = _clean(ar.marginals[0])
-            used = "infinite-alpha alpha-rank used instead" if failed else None
-            return MetaNash(w, "alpharank", _finite_value(w @ m @ w), _join(note, *failed, used))
-        except Exception as e:  # noqa: BLE001
-            failed.append(
-                f"{'infinite-alpha ' if inf_alpha else ''}alpha-rank failed ({_failure(e)})"
-            )
-    try:
-        scale = float(np.abs(m).max()) or 1.0
-        w = _clean(symmetric_replicator_dynamics(m / scale, steps=2000, dt=0.1)[-1])
-        used = "replicator dynamics' rest point used instead"
-        return MetaNash(w, "replicator", _finite_value(w @ m @ w), _join(note, *failed, used))
-    except Exception as e:  # noqa: BLE001
-        failed.append(f"replicator dynamics failed ({_failure(e)})")
-    w = np.full(k, 1.0 / k)
-    value = float(np.nan_to_num(w @ np.nan_to_num(m) @ w))
-    return MetaNash(w, "uniform", value, _join(note, *failed, "uniform weights used"))
-
-
-def _finite_value(v) -> float:
-    v = float(v)
-    if not np.isfinite(v):
-        raise FloatingPointError(f"the solver's value is {v}")
-    return v
-
-
-def _filled(payoffs: np.ndarray) -> np.ndarray:
-    m = np.array(payoffs, dtype=np.float64)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a row with no played pair
-        row_mean = np.nanmean(m, axis=1)
-    row_mean = np.nan_to_num(row_mean)
-    return np.where(np.isnan(m), row_mean[:, None], m)
-
-
-def _clean(x: np.ndarray, tol: float = 1e-9) -> np.ndarray:
-    """Zero out LP round-off below ``tol`` and renormalise.
-
-    Raises:
-        FloatingPointError: ``x`` is not a finite nonnegative vector with a
-            positive sum (a solver's garbage), so that a fallback takes over.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    if not np.all(np.isfinite(x)):
-        raise FloatingPointError("the solver returned non-finite weights")
-    x = np.where(x > tol, x, 0.0)
-    if x.sum() <= 0:
-        raise FloatingPointError("the solver returned weights that sum to 0")
-    return x / x.sum()
+    return meta_strategy(meta.payoffs, meta.kind)
 
 
 def maxent_nash(a: np.ndarray, tol: float = 1e-9) -> np.ndarray:
@@ -601,8 +608,9 @@ def dominance_graph(meta: MetaGame, z: float = 2.0, max_cycles: int = 20):
     """The dominance graph (a ``networkx.DiGraph``) and its :class:`Dominance` summary.
 
     Edge ``i -> j`` (attribute ``advantage``) when ``advantage[i, j] > z *
-    advantage_stderr[i, j]`` and the pair has been played. With zero standard
-    error (exact tables) any positive advantage above 1e-12 counts.
+    advantage_stderr[i, j]`` and the pair has been played. An exact entry
+    (``meta.deterministic``: deterministic play, or an exact table) has zero
+    standard error, so any positive advantage above 1e-12 counts: it is certain.
     """
     import networkx as nx
 
@@ -610,7 +618,8 @@ def dominance_graph(meta: MetaGame, z: float = 2.0, max_cycles: int = 20):
     g.add_nodes_from(range(meta.size))
     adv, se = meta.advantage, meta.advantage_stderr
     for i, j in itertools.permutations(range(meta.size), 2):
-        if meta.counts[i, j] > 0 and adv[i, j] > max(z * se[i, j], 1e-12):
+        threshold = 0.0 if meta.deterministic[i, j] else z * se[i, j]
+        if meta.counts[i, j] > 0 and adv[i, j] > max(threshold, 1e-12):
             g.add_edge(i, j, advantage=float(adv[i, j]))
     comps = [sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1]
     comps.sort(key=lambda c: (-len(c), c))
