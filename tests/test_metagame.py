@@ -19,6 +19,7 @@ from arena.evaluation.metagame import (
     mixture_policy,
     nash_averaging,
     records_from_match,
+    sampling_summary,
 )
 from arena.rollout import play
 
@@ -41,6 +42,15 @@ def test_planted_rock_paper_scissors_population_has_a_uniform_meta_nash_on_the_c
     meta = _played_metagame(game, pure, ["rock", "paper", "scissors"], n_games=8)
     assert meta.payoffs == pytest.approx(RPS)
     assert np.all(meta.counts[~np.eye(3, dtype=bool)] == 8)
+    # Pure strategies in a game without chance: one game per seating is the whole truth.
+    assert meta.deterministic.all() and np.all(meta.stderr == 0)
+    assert np.all(meta.distinct[~np.eye(3, dtype=bool)] == 2) and np.all(
+        np.diag(meta.distinct) == 1
+    )
+    assert sampling_summary(meta) == (
+        "sampled: 8 games per pair, all 6 pairs deterministic (computed exactly from one "
+        "game per seating), 9 distinct episodes in all"
+    )
     nash = meta_nash(meta)
     assert nash.method == "lp" and nash.weights == pytest.approx(np.ones(3) / 3, abs=1e-9)
     avg = nash_averaging(meta)
