@@ -113,36 +113,46 @@ def eval_command(args) -> int:
             for i, v in enumerate(result["per_player"]):
                 print(f"  player {i}: best-response gain {v:.6f}")
         return 0
+    import numpy as np
+
     from arena.rollout import play
 
-    if args.against == "self":  # e.g. a cooperative team: the policy at every seat
-        opponent, olabel = policy, label
+    p = game.info.num_players
+    alone = args.against == "self"  # e.g. a cooperative team: the policy at every seat
+    if alone:  # one policy index at every seat: each game counts for every seat
+        olabel = label
+        seatings = np.zeros((args.games, p), np.int64)
+        result = play(game, [policy], args.games, seed=args.seed, seatings=seatings)
     else:
         opponent, olabel = load_policy(args.against, args.game, device=args.device)
-    p = game.info.num_players
-    result = play(game, [policy, opponent], args.games, seed=args.seed)
-    out = {"game": args.game, "policy": label, "against": olabel, "games": args.games, "seats": []}
-    for seat in range(p):
-        rows = result.seats[:, seat] == 0
-        if not rows.any():
-            continue
-        mine = result.returns[rows, seat]
-        others = result.returns[rows][:, [q for q in range(p) if q != seat]].max(1)
-        out["seats"].append(
-            {
-                "seat": seat,
-                "games": int(rows.sum()),
-                "mean_return": float(mine.mean()),
-                "win": float((mine > others).mean()),
-                "draw": float((mine == others).mean()),
-                "loss": float((mine < others).mean()),
-            }
+        result = play(
+            game,
+            [policy, opponent],
+            args.games,
+            seed=args.seed,
+            seatings=assignments(args.games, p),
         )
-    out["mean_return"] = float(result.mean_returns()[0])
+    out = {"game": args.game, "policy": label, "against": olabel, "games": args.games, "seats": []}
+    everywhere = np.ones(args.games, bool)
+    for seat in range(p):
+        rows = everywhere if alone else result.seats[:, seat] == 0
+        if rows.any():
+            out["seats"].append(_seat_summary(result, rows, seat))
+    if alone:
+        out["mean_return"], out["stderr"] = _mean_stderr(result.returns.mean(1), result, everywhere)
+    else:
+        mine = result.returns[np.arange(args.games), result.seats.argmin(1)]  # the policy's seat
+        out["mean_return"] = float(mine.mean())
+        out["stderr"] = _stratified_stderr(out["seats"], args.games)
+        out["games_per_seat_assignment"] = [_games_at(out["seats"], q) for q in range(p)]
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
-    print(f"{label} vs {olabel} on {args.game}, {args.games} games (seats rotate):")
+    games_ = _n(args.games, "game")
+    if alone:
+        print(f"{label} against itself on {args.game}, {games_} (the policy at every seat):")
+    else:
+        print(f"{label} vs {olabel} on {args.game}, {games_}: {_split(out, p)}")
     competitive = game.info.kind in ("zero_sum", "constant_sum")
     for s in out["seats"]:
         wdl = (
@@ -150,8 +160,118 @@ def eval_command(args) -> int:
             if competitive
             else ""
         )
-        print(f"  seat {s['seat']}: {wdl}mean return {s['mean_return']:+.4f}  ({s['games']} games)")
+        where = f"seat {s['seat']}"
+        if not alone:
+            where = f"policy at {where}, opponent at {_seats(s['opponent_seats'])}"
+        print(f"  {where}: {wdl}mean return {_pm(s)}  ({_games_note(s)})")
+    overall = dict(out, deterministic=all(s["deterministic"] for s in out["seats"]))
+    print(f"  all {games_}: mean return {_pm(overall)}")
     return 0
+
+
+def assignments(n_games: int, num_players: int):
+    """``[n_games, P]`` seatings of ``arena eval``: the policy (index 0) at seat ``g % P``
+    of game ``g`` and the opponent (index 1) at every other seat.
+
+    For two players this is the usual seat rotation (:func:`arena.rollout.rotations`).
+    """
+    import numpy as np
+
+    seats = np.ones((n_games, num_players), np.int64)
+    seats[np.arange(n_games), np.arange(n_games) % num_players] = 0
+    return seats
+
+
+def _exact(result, rows) -> bool:
+    """Every game of ``rows`` was deterministic and they all replay one episode."""
+    import numpy as np
+
+    det, ep = result.deterministic, result.episode
+    return bool(det is not None and det[rows].all() and len(np.unique(ep[rows])) == 1)
+
+
+def _mean_stderr(values, result, rows) -> tuple[float, float | None]:
+    """Mean of ``values`` (the games ``rows``) and its standard error: 0 when they all
+    replay one deterministic episode, None for a single game that could have gone otherwise."""
+    import numpy as np
+
+    mean = float(values.mean())
+    if _exact(result, rows):
+        return mean, 0.0
+    if len(values) < 2:
+        return mean, None
+    return mean, float(values.std(ddof=1) / np.sqrt(len(values)))
+
+
+def _stratified_stderr(seats: list[dict], n_games: int) -> float | None:
+    """Standard error of the mean over all games, the games per seat assignment being fixed:
+    ``sqrt(sum_s n_s^2 se_s^2) / N`` (None when an assignment has no estimate)."""
+    if any(s["stderr"] is None for s in seats):
+        return None
+    return float(sum((s["games"] * s["stderr"]) ** 2 for s in seats) ** 0.5 / n_games)
+
+
+def _seat_summary(result, rows, seat: int) -> dict:
+    """The policy's results at ``seat`` over the games ``rows``."""
+    import numpy as np
+
+    p = result.returns.shape[1]
+    others_at = [q for q in range(p) if q != seat]
+    mine = result.returns[rows, seat]
+    others = result.returns[rows][:, others_at].max(1)
+    mean, se = _mean_stderr(mine, result, rows)
+    return {
+        "seat": seat,
+        "opponent_seats": others_at,
+        "games": int(rows.sum()),
+        "mean_return": mean,
+        "stderr": se,
+        "win": float((mine > others).mean()),
+        "draw": float((mine == others).mean()),
+        "loss": float((mine < others).mean()),
+        "distinct_episodes": int(len(np.unique(result.episode[rows]))),
+        "deterministic": _exact(result, rows),
+    }
+
+
+def _games_at(seats: list[dict], seat: int) -> int:
+    return next((s["games"] for s in seats if s["seat"] == seat), 0)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def _seats(seats) -> str:
+    return ("seat " if len(seats) == 1 else "seats ") + ",".join(str(q) for q in seats)
+
+
+def _split(out: dict, p: int) -> str:
+    """How the games were split over the seat assignments (the header's second half)."""
+    counts = out["games_per_seat_assignment"]
+    per = f"{counts[0]:,}" if len(set(counts)) == 1 else " / ".join(f"{c:,}" for c in counts)
+    where = " / ".join(str(q) for q in range(p))
+    rest = "the other" if p == 2 else "the others"
+    return f"{per} per seat assignment (the policy at seat {where}, the opponent at {rest})"
+
+
+def _pm(s: dict) -> str:
+    """``+0.1234 +- 0.0456``, or ``+1.0000 exactly`` (deterministic), or no error (one game)."""
+    mean = f"{s['mean_return']:+.4f}"
+    if s["deterministic"]:
+        return f"{mean} exactly"
+    if s["stderr"] is None:
+        return f"{mean} (one game: no standard error)"
+    return f"{mean} +- {s['stderr']:.4f}"
+
+
+def _games_note(s: dict) -> str:
+    note = _n(s["games"], "game")
+    if s["deterministic"]:
+        return f"{note}, all deterministic replays of one game"
+    if s["distinct_episodes"] < s["games"]:
+        note += f", {s['distinct_episodes']:,} distinct"
+    return note
 
 
 def league_command(args) -> int:
