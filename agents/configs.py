@@ -236,22 +236,27 @@ class MMDConfig:
     average of the actor's own weights) or 'policy' (one given by set_magnet; uniform until then)."""
     magnet_ema: float = 0.05
     """Polyak rate of the 'average' magnet per update (1 copies the actor)."""
-    alpha: float = 0.05
+    alpha: float = 0.5
     """Magnet strength: weight of KL(pi || magnet) in the actor loss (at the start when decayed)."""
-    alpha_final: float = 0.05
+    alpha_final: float = 0.5
     """Magnet strength after the decay."""
     alpha_hold_steps: int = 0
     """Learner env steps at ``alpha`` before its linear decay starts."""
     alpha_decay_steps: int = 0
     """Learner env steps of the linear decay from ``alpha`` to ``alpha_final``; 0 keeps ``alpha``."""
     kl_coef: float = 1.0
-    """Proximal weight 1/eta of KL(pi_old || pi) in the actor loss (at the start when decayed)."""
+    """Proximal weight 1/eta of KL(pi_old || pi) in the actor loss (at the start when scheduled)."""
     kl_coef_final: float = 1.0
-    """Proximal weight after the decay (larger: smaller steps)."""
-    kl_hold_steps: int = 0
-    """Learner env steps at ``kl_coef`` before its linear decay starts."""
-    kl_decay_steps: int = 0
-    """Learner env steps of the linear change from ``kl_coef`` to ``kl_coef_final``; 0 keeps it."""
+    """Proximal weight after the step-size schedule (larger: smaller steps)."""
+    lr_actor: float = 1e-3
+    """Adam learning rate of the actor (at the start when scheduled)."""
+    lr_actor_final: float = 1e-4
+    """Adam learning rate of the actor after the step-size schedule."""
+    step_hold_steps: int = 0
+    """Learner env steps at ``kl_coef`` and ``lr_actor`` before the step-size schedule starts."""
+    step_decay_steps: int = 2_000_000
+    """Learner env steps of the linear change to ``kl_coef_final`` and ``lr_actor_final``; 0 keeps
+    the start values."""
     clip: float = 0.0
     """PPO ratio clip epsilon on the surrogate; 0: the plain ratio surrogate (KL-proximal only)."""
     hidden: tuple[int, ...] = (64, 64)
@@ -262,8 +267,6 @@ class MMDConfig:
     """One actor and one critic for every seat, told apart by a player one-hot; False: one per seat."""
     central_critic: bool = True
     """Critic on the global state; False: on the local observation."""
-    lr_actor: float = 1e-3
-    """Adam learning rate of the actor."""
     lr_critic: float = 1e-3
     """Adam learning rate of the critic."""
     adam_eps: float = 1e-5
@@ -300,12 +303,12 @@ class MMDConfig:
         for name in ("epochs", "minibatches"):
             check_int(algo, name, getattr(self, name), 1, 10_000)
         check_int(algo, "min_decisions", self.min_decisions, 0, MAX_BATCH_SIZE)
-        for name in ("alpha_hold_steps", "alpha_decay_steps", "kl_hold_steps", "kl_decay_steps"):
+        for name in ("alpha_hold_steps", "alpha_decay_steps", "step_hold_steps", "step_decay_steps"):
             check_int(algo, name, getattr(self, name), 0)
         for name in ("gamma", "gae_lambda", "value_norm_beta", "adam_beta1"):
             check_real(algo, name, getattr(self, name), 0.0, 1.0)
         check_real(algo, "magnet_ema", self.magnet_ema, 0.0, 1.0, low_open=True)
-        for name in ("lr_actor", "lr_critic", "adam_eps", "max_grad_norm"):
+        for name in ("lr_actor", "lr_actor_final", "lr_critic", "adam_eps", "max_grad_norm"):
             check_real(algo, name, getattr(self, name), 0.0, low_open=True)
         for name in ("alpha", "alpha_final", "kl_coef", "kl_coef_final", "clip", "value_clip"):
             check_real(algo, name, getattr(self, name), 0.0)

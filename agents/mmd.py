@@ -307,16 +307,15 @@ class MMD:
 
     # -- learning --------------------------------------------------------------
 
-    def coefficients(self) -> tuple[float, float]:
-        """``(alpha, kl_coef)`` at the current learner env step count."""
+    def coefficients(self) -> tuple[float, float, float]:
+        """``(alpha, kl_coef, lr_actor)`` at the current learner env step count."""
         cfg = self.config
-        alpha = schedule(
-            cfg.alpha, cfg.alpha_final, cfg.alpha_hold_steps, cfg.alpha_decay_steps, self.env_steps
-        )
-        kl = schedule(
-            cfg.kl_coef, cfg.kl_coef_final, cfg.kl_hold_steps, cfg.kl_decay_steps, self.env_steps
-        )
-        return alpha, kl
+        t = self.env_steps
+        alpha = schedule(cfg.alpha, cfg.alpha_final, cfg.alpha_hold_steps, cfg.alpha_decay_steps, t)
+        hold, decay = cfg.step_hold_steps, cfg.step_decay_steps
+        kl = schedule(cfg.kl_coef, cfg.kl_coef_final, hold, decay, t)
+        lr = schedule(cfg.lr_actor, cfg.lr_actor_final, hold, decay, t)
+        return alpha, kl, lr
 
     def _magnet_logp(self, tr: Transitions, obs, legal, player) -> torch.Tensor:
         cfg = self.config
@@ -393,7 +392,9 @@ class MMD:
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
         b_adv = as_tensor(adv, dev, torch.float32)
 
-        alpha, kl_coef = self.coefficients()
+        alpha, kl_coef, lr = self.coefficients()
+        for group in self.opt_actor.param_groups:
+            group["lr"] = lr
         size = max(1, -(-n // cfg.minibatches))
         keys = ("actor_loss", "surrogate", "magnet_kl", "proximal_kl", "entropy", "value_loss")
         sums = dict.fromkeys(keys, 0.0)
@@ -442,6 +443,7 @@ class MMD:
         metrics["transitions"] = float(n)
         metrics["alpha"] = alpha
         metrics["kl_coef"] = kl_coef
+        metrics["lr_actor"] = lr
         metrics["value_mean"], metrics["value_std"] = value_norm_moments(self.stats)
         return metrics
 
