@@ -303,7 +303,12 @@ class MMDConfig:
         for name in ("epochs", "minibatches"):
             check_int(algo, name, getattr(self, name), 1, 10_000)
         check_int(algo, "min_decisions", self.min_decisions, 0, MAX_BATCH_SIZE)
-        for name in ("alpha_hold_steps", "alpha_decay_steps", "step_hold_steps", "step_decay_steps"):
+        for name in (
+            "alpha_hold_steps",
+            "alpha_decay_steps",
+            "step_hold_steps",
+            "step_decay_steps",
+        ):
             check_int(algo, name, getattr(self, name), 0)
         for name in ("gamma", "gae_lambda", "value_norm_beta", "adam_beta1"):
             check_real(algo, name, getattr(self, name), 0.0, 1.0)

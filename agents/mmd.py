@@ -28,9 +28,11 @@ baseline)::
 where the ratio term may be PPO's clipped surrogate instead (``clip > 0``).
 Both KL terms are exact sums over the legal actions of each sampled state
 (:func:`masked_kl`): illegal actions have probability 0 in ``pi`` and in the
-magnet and contribute nothing. ``alpha_t`` and ``1 / eta_t``
-(``kl_coef``) follow :func:`schedule` (constant, linear, or constant then
-linear) in learner env steps. Magnets (``config.magnet``):
+magnet and contribute nothing. ``alpha_t`` and the step size (the proximal
+weight ``1 / eta_t = kl_coef`` together with the actor's learning rate, which
+bounds the step when Adam does not reach the proximal minimizer) follow
+:func:`schedule` (constant, linear, or constant then linear) in learner env
+steps. Magnets (``config.magnet``):
 
 * ``"uniform"``: uniform over the legal actions (entropy regularization);
 * ``"average"``: a network holding a Polyak average of the actor's weights

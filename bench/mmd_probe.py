@@ -24,8 +24,16 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def probe(algo: str, spec: str, seconds: float, seed: int, batch: int, rollout_len: int,
-          evals: int, overrides: dict) -> list[tuple[float, int, float]]:
+def probe(
+    algo: str,
+    spec: str,
+    seconds: float,
+    seed: int,
+    batch: int,
+    rollout_len: int,
+    evals: int,
+    overrides: dict,
+) -> list[tuple[float, int, float]]:
     """Train ``algo`` by self-play on ``spec`` for ``seconds``; ``(seconds, env_steps,
     exploitability)`` at each checkpoint (printed as they come)."""
     import numpy as np
@@ -39,7 +47,9 @@ def probe(algo: str, spec: str, seconds: float, seed: int, batch: int, rollout_l
     game = games.load(spec)
     learner = make_learner(algo, game.info, seed=seed, **overrides)
     collector = Collector(game, [learner], self_play_matchup(game.info.num_players), batch, seed)
-    marks = list(np.geomspace(seconds / 2 ** (evals - 1), seconds, evals)) if evals > 1 else [seconds]
+    marks = (
+        list(np.geomspace(seconds / 2 ** (evals - 1), seconds, evals)) if evals > 1 else [seconds]
+    )
     rows = []
     train_s = 0.0
     expl = exact_nash_conv(game, learner.freeze()).exploitability
@@ -85,15 +95,31 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rollout-len", type=int, default=8)
     ap.add_argument("--evals", type=int, default=8, help="checkpoints, spaced geometrically")
     ap.add_argument("--only", default="mmd,mappo", help="algorithms, comma-separated")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="an MMD hyperparameter (repeatable)")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an MMD hyperparameter (repeatable)",
+    )
     args = ap.parse_args(argv)
     overrides = _overrides(args.set)
-    print(f"# {args.game}, seed {args.seed}, batch {args.batch} x rollout_len {args.rollout_len}, "
-          f"mmd overrides {overrides or 'none'}", flush=True)
+    print(
+        f"# {args.game}, seed {args.seed}, batch {args.batch} x rollout_len {args.rollout_len}, "
+        f"mmd overrides {overrides or 'none'}",
+        flush=True,
+    )
     for algo in args.only.split(","):
-        probe(algo, args.game, args.seconds, args.seed, args.batch, args.rollout_len, args.evals,
-              overrides if algo == "mmd" else {})
+        probe(
+            algo,
+            args.game,
+            args.seconds,
+            args.seed,
+            args.batch,
+            args.rollout_len,
+            args.evals,
+            overrides if algo == "mmd" else {},
+        )
 
 
 if __name__ == "__main__":
