@@ -144,6 +144,14 @@ class EvaluationConfig:
     """Games per pair of members in each evaluation round (seats rotate)."""
     every_steps: int = 20_000
     """Run an evaluation round every this many learner steps (0: never)."""
+    method: str = "auto"
+    """NashConv of each learner and of the meta-Nash mixture: 'exact' (up to ``max_states``;
+    beyond, none and the reason is stored), 'exploiter' (always the exploiter lower bound),
+    'auto' (exact where it fits, else the exploiter lower bound) or 'off'."""
+    max_states: int = 200_000
+    """Decision nodes an exact NashConv (and an exact payoff table) may walk."""
+    exploiter_seconds: float = 20.0
+    """Training time of each exploiter lower bound (per learner and for the mixture)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,6 +201,9 @@ SECTIONS: dict[str, tuple[str, type, bool]] = {
     "reference": ("references", ReferenceConfig, True),
 }
 
+GAP_METHODS = ("auto", "exact", "exploiter", "off")
+"""``evaluation.method`` values."""
+
 # (section, key) -> allowed values
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("learner", "algorithm"): tuple(ALGORITHMS),
@@ -201,6 +212,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("snapshots", "eviction"): EVICTIONS,
     ("matchmaking", "pfsp_weighting"): PFSP_WEIGHTINGS,
     ("matchmaking", "nash_payoffs"): NASH_PAYOFFS,
+    ("evaluation", "method"): GAP_METHODS,
 }
 
 # Upper bounds (docs/league_config.md, "Limits"): generous for real leagues,
@@ -213,6 +225,10 @@ MAX_ROLLOUT_LEN = 100_000
 """Steps per rollout; with ``batch`` also bounded by a memory estimate (agents.limits)."""
 MAX_GAMES_PER_PAIR = 1_000_000
 """Games per pair of members in an evaluation round."""
+MAX_STATES = 50_000_000
+"""Decision nodes of an exact evaluation (about 40 s per 300k on 2 cores)."""
+MAX_EXPLOITER_SECONDS = 86_400.0
+"""Training time of one exploiter lower bound."""
 MAX_CAPACITY = 10_000
 """Active snapshots in the pool (the payoff table is capacity x capacity)."""
 MAX_MELO_K = 64
@@ -244,6 +260,8 @@ _RANGES: dict[tuple[str, str], tuple[float | None, float | None, bool, bool]] = 
     ("ratings", "melo_lr_cycle"): (0, None, False, True),
     ("evaluation", "games_per_pair"): (1, MAX_GAMES_PER_PAIR, True, True),
     ("evaluation", "every_steps"): (0, MAX_STEPS, True, True),
+    ("evaluation", "max_states"): (1, MAX_STATES, True, True),
+    ("evaluation", "exploiter_seconds"): (0, MAX_EXPLOITER_SECONDS, False, True),
 }
 
 

@@ -32,7 +32,7 @@ def test_example_league_runs_a_round(name, tmp_path):
     lines = []
     for line in text.splitlines():
         key = line.split("=")[0].strip()
-        if key in ("steps", "round_steps", "every_steps", "games_per_pair", "batch"):
+        if key in ("steps", "round_steps", "every_steps", "games_per_pair", "batch", "exploiter_seconds"):
             continue
         lines.append(line)
         if line.strip() == "[league]":
@@ -40,7 +40,7 @@ def test_example_league_runs_a_round(name, tmp_path):
         if line.strip() == "[snapshots]":
             lines.append("every_steps = 64")
         if line.strip() == "[evaluation]":
-            lines += ["games_per_pair = 8", "every_steps = 64"]
+            lines += ["games_per_pair = 8", "every_steps = 64", "exploiter_seconds = 0.5"]
     cfg_path = tmp_path / name
     cfg_path.write_text("\n".join(lines) + "\n")
     cfg = load_config(cfg_path)

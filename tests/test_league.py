@@ -36,6 +36,7 @@ capacity = 4
 
 [evaluation]
 games_per_pair = 16
+method = "exact"  # tic-tac-toe is over max_states: the reason, not a timed exploiter
 
 [[reference]]
 name = "random"

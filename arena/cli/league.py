@@ -51,6 +51,7 @@ def _run(args) -> int:
         def on_round(r):
             el = max(time.monotonic() - t0, 1e-9)
             fields = {
+                "state": "training",
                 "steps/s": (league.total_steps() - s0) / el,
                 "pool": len(league.pool.active()),
                 "games": league.matches_played,
@@ -61,6 +62,7 @@ def _run(args) -> int:
                 )  # named: several learners
             progress.update(min(league.total_steps(), total), **fields)
 
+        league.on_phase = lambda what: progress.update(progress.done, state=what)
         league.run(steps=args.steps, minutes=args.minutes, on_round=on_round)
         progress.close()
         if league.aborted:

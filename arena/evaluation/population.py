@@ -9,6 +9,7 @@ import numpy as np
 
 from arena.backends import Match
 from arena.evaluation.exact_payoffs import exact_payoff_table
+from arena.evaluation.exploiter import exploiter_lower_bound
 from arena.evaluation.metagame import (
     cross_play,
     dominance_graph,
@@ -20,9 +21,34 @@ from arena.evaluation.metagame import (
     records_from_match,
 )
 from arena.evaluation.record import Gap, LearnerRow, PopulationEvaluation
-from arena.evaluation.tabular import DEFAULT_MAX_STATES, EXACT, ExactLimitError, exact_nash_conv
+from arena.evaluation.tabular import (
+    DEFAULT_MAX_STATES,
+    EXACT,
+    LOWER_BOUND,
+    ExactLimitError,
+    exact_nash_conv,
+)
 from arena.rollout import play
-from games.core import CONSTANT_SUM, ZERO_SUM
+from games.core import CONSTANT_SUM, ZERO_SUM, ArenaError
+
+GAP_METHODS = ("auto", "exact", "exploiter", "off")
+
+
+@dataclasses.dataclass(frozen=True)
+class GapSettings:
+    """How a population evaluation measures each NashConv (the league's ``[evaluation]``)."""
+
+    method: str = "auto"
+    """'exact' (up to ``max_states``; beyond, none, with the reason), 'exploiter' (always the
+    exploiter lower bound), 'auto' (exact where it fits, else the bound) or 'off'."""
+    max_states: int = DEFAULT_MAX_STATES
+    """Decision nodes an exact NashConv or exact payoff table may walk."""
+    exploiter_seconds: float = 20.0
+    """Training time of each exploiter lower bound."""
+
+    def __post_init__(self):
+        if self.method not in GAP_METHODS:
+            raise ValueError(f"gap method {self.method!r} is not one of {', '.join(GAP_METHODS)}")
 
 
 def _fmt_cell(x, digits: int = 4) -> str:
@@ -72,7 +98,9 @@ def population_lines(rec) -> list[str]:
 def _gap_line(who: str, gap) -> str:
     if gap.nash_conv is None:
         return f"  NashConv of {who}: not computed ({gap.note})"
-    return f"  NashConv of {who}: {gap.nash_conv:.6f} (exact)"
+    if gap.method == EXACT:
+        return f"  NashConv of {who}: {gap.nash_conv:.6f} (exact)"
+    return f"  NashConv of {who}: at least {gap.nash_conv:.6f} ({gap.note})"
 
 
 def _restrict(meta, idx: list[int]):
@@ -89,12 +117,40 @@ def _restrict(meta, idx: list[int]):
     )
 
 
-def _gap(game, policy, label: str, seed: int, max_states: int):
+def _gap(game, policy, label: str, seed: int, settings: GapSettings) -> Gap:
+    """``policy``'s NashConv by ``settings``, or None with the reason it is absent."""
+    if settings.method == "off":
+        return Gap(None, note="not measured (evaluation.method = 'off')")
+    note = None
+    if settings.method in ("auto", "exact"):
+        try:
+            res = exact_nash_conv(
+                game, policy, seed=seed, max_states=settings.max_states, label=label
+            )
+            return Gap(res.nash_conv, res.exploitability, tuple(res.per_player.tolist()), EXACT)
+        except ExactLimitError as e:
+            note = str(e).split(";")[0]
+            if settings.method == "exact":
+                return Gap(
+                    None,
+                    note=f"{note}; set evaluation.method = 'auto' or 'exploiter' for a lower bound",
+                )
     try:
-        res = exact_nash_conv(game, policy, seed=seed, max_states=max_states, label=label)
-    except ExactLimitError as e:
-        return Gap(None, note=str(e).split(";")[0])
-    return Gap(res.nash_conv, res.exploitability, tuple(res.per_player.tolist()), EXACT)
+        res = exploiter_lower_bound(game, policy, settings.exploiter_seconds, seed)
+    except ArenaError as e:
+        why = str(e).splitlines()[0]
+        return Gap(None, note=f"{note + '; ' if note else ''}no exploiter bound either: {why}")
+    how = (
+        f"lower bound from an exploiter trained {settings.exploiter_seconds:g} s "
+        f"({res.states:,} steps)"
+    )
+    return Gap(
+        res.nash_conv,
+        res.exploitability,
+        tuple(res.per_player.tolist()),
+        LOWER_BOUND,
+        f"{note}; {how}" if note else how,
+    )
 
 
 def _cells(x: np.ndarray) -> tuple:
@@ -116,6 +172,7 @@ def evaluate_population(
     max_states: int = DEFAULT_MAX_STATES,
     backend=None,
     match_policies: list | None = None,
+    gaps: GapSettings | None = None,
 ):
     """The population evaluation: the frozen meta-game and each learner against it.
 
@@ -134,6 +191,11 @@ def evaluate_population(
     (default ``policies``; the process and Ray backends need
     :class:`arena.backends.PolicySpec` s).
 
+    Each learner's NashConv and the mixture's follow ``gaps`` (default: exact
+    up to ``max_states``, else none; the league passes its ``[evaluation]``
+    settings, where 'auto' adds an exploiter lower bound); an absent one keeps
+    the reason in :attr:`arena.evaluation.record.Gap.note`.
+
     Nash averaging (Balduzzi et al. 2018) is given for two-player zero-sum and
     constant-sum games, where the seat-balanced table is antisymmetric (up to
     a constant); elsewhere it is None with the reason.
@@ -148,6 +210,9 @@ def evaluate_population(
     """
     from games.core import COOPERATIVE
 
+    if gaps is None:  # direct callers: exact or absent, never a timed exploiter
+        gaps = GapSettings("exact", max_states)
+    max_states = gaps.max_states
     kind = game.info.kind
     frozen = [i for i, k in enumerate(kinds) if k != "learner"]
     live = [i for i, k in enumerate(kinds) if k == "learner"]
@@ -179,9 +244,7 @@ def evaluate_population(
         )
     if not frozen:
         learners = tuple(
-            LearnerRow(
-                names[i], (), (), "", None, _gap(game, policies[i], names[i], seed, max_states)
-            )
+            LearnerRow(names[i], (), (), "", None, _gap(game, policies[i], names[i], seed, gaps))
             for i in live
         )
         return dataclasses.replace(
@@ -244,7 +307,7 @@ def evaluate_population(
                 tuple(float(x) if np.isfinite(x) else None for x in meta.stderr[i, frozen]),
                 method,
                 float(row @ weights) if np.all(np.isfinite(row)) else None,
-                _gap(game, policies[i], names[i], seed, max_states),
+                _gap(game, policies[i], names[i], seed, gaps),
             )
         )
     mix = mixture_policy([policies[i] for i in frozen], weights)
@@ -261,7 +324,7 @@ def evaluate_population(
         dominance_edges=tuple(tuple(e) for e in dom.edges),
         cycles=tuple(tuple(c) for c in dom.cycles),
         components=tuple(tuple(c) for c in dom.components),
-        meta_nash_gap=_gap(game, mix, "meta-Nash mixture", seed, max_states),
+        meta_nash_gap=_gap(game, mix, "meta-Nash mixture", seed, gaps),
         learners=tuple(learners),
         cross_play=cross,
         fallback=tuple(fallback),

@@ -53,9 +53,9 @@ class Gap:
     per_player: tuple[float, ...] = ()
     """Each player's best-response gain."""
     method: str | None = None
-    """'exact' (None when not computed)."""
+    """'exact' or 'exploiter_lower_bound' (the true value is at least this); None when not computed."""
     note: str | None = None
-    """Why it was not computed."""
+    """Why it was not computed, or how a lower bound was measured."""
 
     def to_json(self) -> dict:
         return {

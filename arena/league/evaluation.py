@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from arena.evaluation.population import evaluate_population
-from arena.evaluation.tabular import DEFAULT_MAX_STATES
+from arena.evaluation.population import GapSettings, evaluate_population
 from arena.league.members import member_policy
 
 
@@ -12,7 +11,7 @@ def evaluate_league(
     games_per_pair: int | None = None,
     seed: int = 0,
     *,
-    max_states: int = DEFAULT_MAX_STATES,
+    max_states: int | None = None,
     record: bool = True,
     device: str = "cpu",
 ) -> dict:
@@ -22,9 +21,10 @@ def evaluate_league(
     runs each evaluation period, so the two agree: the frozen meta-game
     (exact where :func:`exact_payoff_table` can, else every pair plays
     ``games_per_pair`` games, default the league's
-    ``evaluation.games_per_pair``), each learner against it, and exact
-    NashConv where the game is small enough (``null`` with the reason
-    otherwise). With ``record`` the record is added to the store as a
+    ``evaluation.games_per_pair``), each learner against it, and each NashConv
+    as the league's ``evaluation.method`` says (exact up to ``max_states``,
+    default the league's ``evaluation.max_states``; else an exploiter lower
+    bound, or ``null`` with the reason). With ``record`` the record is added to the store as a
     ``league`` evaluation (what ``arena report`` reads) and the gaps as
     ``nash_gap`` evaluations, when the store can be opened for writing (not
     while the league runs).
@@ -63,7 +63,11 @@ def evaluate_league(
         step,
         games_per_pair or cfg.evaluation.games_per_pair,
         seed,
-        max_states=max_states,
+        gaps=GapSettings(
+            cfg.evaluation.method,
+            max_states or cfg.evaluation.max_states,
+            cfg.evaluation.exploiter_seconds,
+        ),
     )
     out = rec.to_json()
     if not usable or not record:

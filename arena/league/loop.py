@@ -38,7 +38,8 @@ import numpy as np
 import games
 from arena.backends import RANDOM, Backend, Match, PolicySpec, SerialBackend, policy_spec
 from arena.evaluation.exact_payoffs import ExactPayoffCache
-from arena.evaluation.population import evaluate_population
+from arena.evaluation.population import GapSettings, evaluate_population
+from arena.evaluation.record import PopulationEvaluation, PopulationFormatError
 from arena.evaluation.tabular import ExactLimitError
 from arena.league.members import member_policy
 from arena.rollout import Collector, Episode
@@ -142,6 +143,10 @@ class League:
         self._exact_cache = (
             None  # arena.evaluation.exact_payoffs.ExactPayoffCache, built on first use
         )
+        self.on_phase: Callable[[str], None] | None = None
+        """Called with what the league does next when it is slow ('evaluating ...'), for progress."""
+        self.record: PopulationEvaluation | None = self._stored_record()
+        """The latest population evaluation (what the report shows and ``nash`` reads)."""
 
     # ------------------------------------------------------------ opening
     @classmethod
@@ -284,7 +289,6 @@ class League:
         t0 = time.monotonic()
         cfg, lc = self.cfg, self._learner_cfgs[slot.name]
         seed = round_seed(cfg.league.seed, slot.index, slot.round)
-        m = cfg.matchmaking
         new_members: list[Member] = []
         files: list[tuple[int, str, int]] = []
         evicted: list[Member] = []
@@ -293,19 +297,7 @@ class League:
             # The initial weights join the pool before any training (a fixed
             # baseline, and the first opponent of this very round).
             evicted += self._freeze(slot, self.total_steps(), seed, new_members, files, match_rows)
-        cands = mm.candidates(self.pool, slot.member, lc.role)
-        ids, probs = mm.opponent_probs(
-            lc.matchmaking,
-            slot.member.id,
-            cands,
-            self.payoffs,
-            past_prob=m.past_prob,
-            pfsp_weighting=m.pfsp_weighting,
-            pfsp_p=m.pfsp_p,
-            kind=self.kind,
-            payoff_matrix=self._exact_payoffs(lc, slot, cands),
-            notes=(solver_notes := []),
-        )
+        ids, probs, solver_notes = self.opponent_distribution(slot)
         opponents = [int(i) for i in ids if int(i) != slot.member.id]
         index = {slot.member.id: 0} | {mid: k + 1 for k, mid in enumerate(opponents)}
         policies = [slot.learner] + [self.policy(mid) for mid in opponents]
@@ -355,9 +347,17 @@ class League:
             slot.last_reset_step = slot.step
             slot.resets += 1
 
-        evaluations = []
+        evaluations, record = [], None
         if self._evaluation_due(slowest):
-            evaluations = self._evaluate(step, seed)
+            if self.on_phase is not None:
+                n = len([m for m in self.pool.active() if m.kind != LEARNER])
+                self.on_phase(
+                    f"evaluating the population ({n} frozen, {len(self.slots)} learner"
+                    f"{'s' if len(self.slots) != 1 else ''})"
+                )
+            record = self._evaluate(step, seed)
+            evaluations = [("league", record.to_json())]
+            evaluations += [("nash_gap", g) for g in record.gap_rows()]
             slot.last_eval_step = slot.step
         _crash_point("files", slot.round)
         for _, seats, rets, _, _ in match_rows:
@@ -390,6 +390,8 @@ class League:
             self.store.save_learner_state(
                 slot.name, slot.step, ckpt, {"round_seed": seed}, slot.counters()
             )
+        if record is not None:  # committed: what nash matchmaking and the report read
+            self.record = record
         # The checkpoint this round superseded is no row's any more: remove it now,
         # not at the next open (which may be a resume the store refuses).
         self.store.remove_orphans()
@@ -402,6 +404,48 @@ class League:
             metrics,
             time.monotonic() - t0,
         )
+
+    def opponent_distribution(self, slot: LearnerSlot) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """``(ids, probs, solver_notes)``: whom ``slot``'s next round draws, and with what odds.
+
+        ``nash`` matchmaking over exactly the frozen members of the latest stored
+        population evaluation takes that record's meta-Nash weights as they are
+        (the mixture the report shows); over any other set (a snapshot added
+        since) it solves the meta-game of the candidates with the same rule
+        (:func:`games.metastrategy.meta_strategy`), on the exact table where
+        ``nash_payoffs = "exact"`` can, else on the sampled returns.
+        """
+        lc, m = self._learner_cfgs[slot.name], self.cfg.matchmaking
+        cands = mm.candidates(self.pool, slot.member, lc.role)
+        if lc.matchmaking == "nash" and self.record is not None and self.record.members:
+            by_name = {self.pool.get(c).name: c for c in cands}
+            if set(by_name) == set(self.record.members):
+                ids = np.array([by_name[n] for n in self.record.members], np.int64)
+                return ids, np.asarray(self.record.meta_nash, np.float64), []
+        notes: list[str] = []
+        ids, probs = mm.opponent_probs(
+            lc.matchmaking,
+            slot.member.id,
+            cands,
+            self.payoffs,
+            past_prob=m.past_prob,
+            pfsp_weighting=m.pfsp_weighting,
+            pfsp_p=m.pfsp_p,
+            kind=self.kind,
+            payoff_matrix=self._exact_payoffs(lc, slot, cands),
+            notes=notes,
+        )
+        return ids, probs, notes
+
+    def _stored_record(self) -> PopulationEvaluation | None:
+        """The latest stored population evaluation (None: none, or one this arena cannot read)."""
+        rows = self.store.evaluations("league")
+        if not rows:
+            return None
+        try:
+            return PopulationEvaluation.from_json(rows[-1].payload)
+        except PopulationFormatError:
+            return None
 
     def _exact_payoffs(self, lc, slot: LearnerSlot, cands: list[int]) -> np.ndarray | None:
         """Exact expected returns among ``cands`` for ``nash`` with ``nash_payoffs = "exact"``
@@ -441,13 +485,14 @@ class League:
             return slowest_before < self._target
         return slowest // every > slowest_before // every
 
-    def _evaluate(self, step: int, seed: int) -> list[tuple[str, dict]]:
+    def _evaluate(self, step: int, seed: int) -> PopulationEvaluation:
         """The population evaluation (frozen meta-game, learners beside it) and its gaps, to store."""
         frozen = [m for m in self.pool.active() if m.kind != LEARNER]
         names = [m.name for m in frozen] + [s.name for s in self.slots]
         kinds = [m.kind for m in frozen] + [LEARNER] * len(self.slots)
         policies = [self.policy(m.id) for m in frozen] + [s.learner.freeze() for s in self.slots]
         t0 = time.perf_counter()
+        ev = self.cfg.evaluation
         out = evaluate_population(
             self.game,
             self.cfg.league.game,
@@ -457,6 +502,7 @@ class League:
             step,
             self.cfg.evaluation.games_per_pair,
             seed,
+            gaps=GapSettings(ev.method, ev.max_states, ev.exploiter_seconds),
             backend=self.backend,
             match_policies=(
                 [self.match_policy(m.id) for m in frozen]
@@ -467,7 +513,7 @@ class League:
         )
         # measurement time, for wall-clock curves
         rec = dataclasses.replace(out, seconds=time.perf_counter() - t0)
-        return [("league", rec.to_json())] + [("nash_gap", g) for g in rec.gap_rows()]
+        return rec
 
     def _return_ratings(self) -> dict[int, float]:
         ids = [m.id for m in self.pool.members]

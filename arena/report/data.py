@@ -44,6 +44,15 @@ class GapPoint:
     """'exact' or 'exploiter_lower_bound' (anything not 'exact' is drawn as a bound)."""
     metric: str = "nash_conv"
     """'nash_conv' or 'exploitability'."""
+    member: str = ""
+    """Whose gap: the learner's name ('' where not recorded); the mixture for 'meta_nash'."""
+
+    @property
+    def series(self) -> str:
+        """The curve this point belongs to: one per learner, one for the meta-Nash mixture."""
+        if self.who == "meta_nash":
+            return "meta-Nash mixture"
+        return self.member or self.who
 
 
 @dataclasses.dataclass
@@ -222,7 +231,8 @@ def load_report_data(db_path: str | os.PathLike) -> ReportData:
             continue
         who, method = str(p.get("who", "learner")), str(p.get("method", EXACT))
         if p["nash_conv"] is not None:
-            gaps.append(GapPoint(ev.step, who, float(p["nash_conv"]), method, "nash_conv"))
+            member = str(p.get("member") or "")
+            gaps.append(GapPoint(ev.step, who, float(p["nash_conv"]), method, "nash_conv", member))
 
     active = [m for m in members if m.active]
     steps = (

@@ -69,21 +69,27 @@ def ratings_figure(points: Sequence[RatingPoint]) -> bytes | None:
 
 
 def gaps_figure(points: Sequence[GapPoint]) -> bytes | None:
-    """NashConv / exploitability against the league step; bounds dashed with upward triangles."""
+    """NashConv / exploitability against the league step, one curve per learner and one for the
+    meta-Nash mixture; bounds dashed with upward triangles."""
     if not points:
         return None
     metrics = sorted({p.metric for p in points}, key=lambda m: (m != "nash_conv", m))
     fig = _figure(8.0, 3.4 * len(metrics))
-    colors = {"learner": "tab:blue", "meta_nash": "tab:orange"}
+    names = sorted({p.series for p in points}, key=lambda n: (n == "meta-Nash mixture", n))
+    cycle = ["tab:blue", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink"]
+    colors = {
+        n: cycle[i % len(cycle)] for i, n in enumerate(n for n in names if n != "meta-Nash mixture")
+    }
+    colors["meta-Nash mixture"] = "tab:orange"
     for k, metric in enumerate(metrics):
         ax = fig.add_subplot(len(metrics), 1, k + 1)
-        for who in sorted({p.who for p in points if p.metric == metric}):
+        for name in names:
             for method in (EXACT, BOUND):
                 mine = sorted(
                     (p.step, p.value)
                     for p in points
                     if p.metric == metric
-                    and p.who == who
+                    and p.series == name
                     and (p.method == EXACT) == (method == EXACT)
                 )
                 if not mine:
@@ -96,8 +102,8 @@ def gaps_figure(points: Sequence[GapPoint]) -> bytes | None:
                     linestyle="-" if exact else "--",
                     marker="o" if exact else "^",
                     markersize=4,
-                    color=colors.get(who),
-                    label=f"{who.replace('_', '-')} ({'exact' if exact else 'lower bound'})",
+                    color=colors[name],
+                    label=f"{name} ({'exact' if exact else 'lower bound'})",
                 )
         ax.set_title("NashConv" if metric == "nash_conv" else metric.replace("_", " ").capitalize())
         ax.set_xlabel("learner steps")

@@ -60,6 +60,28 @@ def _fmt(x: float, digits: int = 4) -> str:
     return f"{x:.{digits}f}"
 
 
+def _sig(x: float, digits: int = 3) -> str:
+    """``x`` with at least ``digits`` significant digits and no exponent (1,523; 12.3; 0.00123)."""
+    if x is None or not math.isfinite(x):
+        return "–"
+    if x == 0:
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(x))))
+    return f"{x:,.{decimals}f}"
+
+
+def _absent_gaps(data) -> list[str]:
+    """One line per learner (and the mixture) of the stored evaluation whose gap is absent, with why."""
+    lines = []
+    for r in data.learners:
+        if r.gap.nash_conv is None and r.gap.note:
+            lines.append(f"No NashConv of learner {r.name}: {r.gap.note}.")
+    mg = data.meta_nash_gap
+    if mg is not None and mg.nash_conv is None and mg.note:
+        lines.append(f"No NashConv of the meta-Nash mixture: {mg.note}.")
+    return lines
+
+
 def _duration(seconds: float) -> str:
     seconds = float(seconds)
     if seconds < 120:
@@ -123,7 +145,7 @@ def _sections(data: ReportData) -> tuple[list[_Section], dict[str, bytes]]:
             key=lambda m: -last.get((m, systems[0]), (0, -1e300))[1],
         )
         table = [
-            [m] + [_fmt(last[(m, s)][1], 1) if (m, s) in last else "–" for s in systems]
+            [m] + [_sig(last[(m, s)][1]) if (m, s) in last else "–" for s in systems]
             for m in members[:15]
         ]
         ratings.tables.append((["member"] + [_SYSTEM_TITLES.get(s, s) for s in systems], table))
@@ -135,33 +157,42 @@ def _sections(data: ReportData) -> tuple[list[_Section], dict[str, bytes]]:
     png = gaps_figure(data.gaps)
     if png is None:
         gaps.paragraphs.append("No NashConv or exploitability measurements yet.")
+        gaps.paragraphs.extend(_absent_gaps(data))
     else:
         figures["nash_conv.png"] = png
         gaps.figures.append(
             (
                 "nash_conv.png",
-                "NashConv of the learner and of the meta-Nash mixture over learner steps",
+                "NashConv of each learner and of the meta-Nash mixture over learner steps",
             )
         )
         latest: dict[tuple[str, str], GapPoint] = {}
         for p in data.gaps:
-            if (p.who, p.metric) not in latest or p.step >= latest[(p.who, p.metric)].step:
-                latest[(p.who, p.metric)] = p
+            key = (p.series, p.metric)
+            if key not in latest or p.step >= latest[key].step:
+                latest[key] = p
+        first = {}
+        for p in sorted(data.gaps, key=lambda p: p.step):
+            first.setdefault((p.series, p.metric), p)
         gaps.tables.append(
             (
-                ["who", "measure", "latest value", "at step", "method"],
+                ["who", "measure", "first value", "latest value", "at step", "method"],
                 [
                     [
-                        p.who,
-                        p.metric,
+                        name,
+                        p.metric.replace("_", " "),
+                        f"{_fmt(first[(name, metric)].value, 5)} (step {first[(name, metric)].step:,})",
                         _fmt(p.value, 5),
                         f"{p.step:,}",
                         "exact" if p.method == EXACT else "lower bound (exploiter)",
                     ]
-                    for _, p in sorted(latest.items())
+                    for (name, metric), p in sorted(
+                        latest.items(), key=lambda kv: (kv[0][0] == "meta-Nash mixture", kv[0])
+                    )
                 ],
             )
         )
+        gaps.paragraphs.extend(_absent_gaps(data))
     out.append(gaps)
 
     has_meta = _has_metagame(data)
@@ -301,8 +332,8 @@ def _sections(data: ReportData) -> tuple[list[_Section], dict[str, bytes]]:
         out.append(cross)
 
     notes = _Section("Notes: what is exact and what is a bound")
-    exact = sorted({p.who for p in data.gaps if p.method == EXACT})
-    bound = sorted({p.who for p in data.gaps if p.method != EXACT})
+    exact = sorted({p.series for p in data.gaps if p.method == EXACT})
+    bound = sorted({p.series for p in data.gaps if p.method != EXACT})
     if exact:
         notes.paragraphs.append(
             "Exact: NashConv of " + ", ".join(exact) + " computed by exhaustive best responses "
