@@ -194,3 +194,28 @@ def test_exploiter_method_stores_lower_bounds_labelled_as_such():
     assert "lower bound from an exploiter trained 1 s" in gap.note
     rows = rec.gap_rows()
     assert {r["method"] for r in rows} == {"exploiter_lower_bound"}
+
+
+def test_deterministic_pairings_in_connect_four_are_exact_not_64_samples():
+    """Two deterministic snapshots in a game without chance replay one game per seating:
+    the population evaluation says so, and their entries carry no sampling error."""
+    import games
+    from tests.test_distinct_episodes import Highest, Lowest
+
+    game = games.load("connect_four")
+    rec = evaluate_population(
+        game,
+        "connect_four",
+        ["low", "high", "main"],
+        ["snapshot", "snapshot", "learner"],
+        [Lowest(), Highest(), Lowest()],
+        10,
+        64,
+    )
+    assert rec.table_method == (
+        "sampled: 64 games per pair, 1 of 1 pair deterministic (computed exactly from one game "
+        "per seating), 2 distinct episodes in all"
+    )
+    assert rec.stderr[0][1] == 0.0 and rec.stderr[1][0] == 0.0
+    (row,) = rec.learners
+    assert "2 of 2 pairs deterministic" in row.method and row.stderr == (0.0, 0.0)

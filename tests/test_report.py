@@ -277,16 +277,19 @@ def test_sampled_tables_are_labelled_estimated_by_league_eval_and_report(tmp_pat
     policies = [UniformRandom(), UniformRandom(), UniformRandom()]
     # max_states=5: too small for an exact table or NashConv, so sampled and None with a reason
     rec = evaluate_population(game, "kuhn_poker", names, kinds, policies, 7, 16, max_states=5)
-    assert rec.table_method == "sampled (16 games per pair)" and not rec.exact
-    assert rec.learners[0].method == rec.table_method and rec.learners[0].gap.nash_conv is None
+    assert rec.table_method.startswith("sampled: 16 games per pair, no pair deterministic")
+    assert not rec.exact
+    assert rec.learners[0].method.startswith("sampled: 16 games per frozen member, 0 of 2 pairs")
+    assert rec.learners[0].gap.nash_conv is None
     assert "decision nodes" in rec.learners[0].gap.note
     assert any(
-        "payoff table: estimated, sampled (16 games per pair)" in x for x in population_lines(rec)
+        "payoff table: estimated, sampled: 16 games per pair" in x for x in population_lines(rec)
     )
     data = with_population(ReportData("kuhn_poker", "zero_sum", matches=3), rec)
     _, md_path = write_report(data, tmp_path)
     md = open(md_path, encoding="utf-8").read()
-    assert "estimated from sampled matches (16 games per pair)" in md and "are exact" not in md
+    assert "estimated from sampled matches (16 games per pair, no pair deterministic" in md
+    assert "are exact" not in md
 
 
 def test_report_without_a_stored_evaluation_says_so(tmp_path):

@@ -19,6 +19,7 @@ from arena.evaluation.metagame import (
     mixture_policy,
     nash_averaging,
     records_from_match,
+    sampling_summary,
 )
 from arena.evaluation.record import Gap, LearnerRow, PopulationEvaluation
 from arena.evaluation.tabular import (
@@ -103,17 +104,16 @@ def _gap_line(who: str, gap) -> str:
     return f"  NashConv of {who}: at least {gap.nash_conv:.6f} ({gap.note})"
 
 
-def _restrict(meta, idx: list[int]):
-    """The meta-game of the members ``idx`` alone."""
-    ix = np.ix_(idx, idx)
-    return dataclasses.replace(
-        meta,
-        names=tuple(meta.names[i] for i in idx),
-        payoffs=meta.payoffs[ix],
-        stderr=meta.stderr[ix],
-        advantage=meta.advantage[ix],
-        advantage_stderr=meta.advantage_stderr[ix],
-        counts=meta.counts[ix],
+def _learner_sampling(meta, i: int, frozen: list[int]) -> str:
+    """How learner ``i``'s row was measured: games, deterministic (exact) pairs, distinct episodes."""
+    games = meta.counts[i, frozen]
+    det = int(meta.deterministic[i, frozen].sum())
+    distinct = int(meta.distinct[i, frozen].sum())
+    lo, hi = int(games.min()), int(games.max())
+    per = f"{lo:,}" if lo == hi else f"{lo:,} to {hi:,}"
+    return (
+        f"sampled: {per} games per frozen member, {det} of {len(frozen)} pairs deterministic "
+        f"(computed exactly from one game per seating), {distinct:,} distinct episodes in all"
     )
 
 
@@ -274,8 +274,10 @@ def evaluate_population(
         for (i, j), result in zip(pairs, results):
             records += records_from_match(i, j, result)
         meta = empirical_metagame(names, records, kind)
-        method = f"sampled ({n} games per pair)"
-    sub = _restrict(meta, frozen)
+        method = None
+    sub = meta.restricted(frozen)
+    if method is None:  # games per pair, deterministic pairs (exact), distinct episodes
+        method = sampling_summary(sub)
     nash = meta_nash(sub)
     _, dom = dominance_graph(sub)
     fallback = [f"meta-Nash: {nash.fallback}"] if nash.fallback else []
@@ -300,12 +302,13 @@ def evaluate_population(
     learners = []
     for i in live:
         row = meta.payoffs[i, frozen]
+        how = method if method == EXACT else _learner_sampling(meta, i, frozen)
         learners.append(
             LearnerRow(
                 names[i],
                 tuple(float(x) if np.isfinite(x) else None for x in row),
                 tuple(float(x) if np.isfinite(x) else None for x in meta.stderr[i, frozen]),
-                method,
+                how,
                 float(row @ weights) if np.all(np.isfinite(row)) else None,
                 _gap(game, policies[i], names[i], seed, gaps),
             )

@@ -104,7 +104,8 @@ class ReportData:
     notes: list[str] = dataclasses.field(default_factory=list)
     """Free text shown in the notes section."""
     table_method: str = ""
-    """How ``payoffs`` were found: 'exact' or 'sampled (N games per pair)' ('': estimated)."""
+    """How ``payoffs`` were found: 'exact', or 'sampled: N games per pair, ...' with the
+    deterministic (exact) pairs and distinct episodes (:func:`arena.evaluation.metagame.sampling_summary`)."""
     nash_averaging_note: str | None = None
     """Why there are no Nash-averaging ratings (where they are not defined)."""
     learners: list = dataclasses.field(default_factory=list)

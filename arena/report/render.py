@@ -352,11 +352,13 @@ def _sections(data: ReportData) -> tuple[list[_Section], dict[str, bytes]]:
             "computed from exact expected returns, no sampling."
         )
     elif has_meta:
-        how = data.table_method.removeprefix("sampled").strip()
-        how = f" {how}" if how else ""
+        how = data.table_method.removeprefix("sampled").strip(" :")
+        how = f" ({how})" if how else ""
         notes.paragraphs.append(
             "The payoff table, meta-Nash, Nash averaging and dominance graph are estimated from "
-            f"sampled matches{how}, standard errors shown, not exact."
+            f"sampled matches{how}, standard errors shown; a deterministic pair (both policies "
+            "deterministic in a game without chance) replays one game per seating, so its entry is "
+            "exact, standard error 0."
         )
     notes.paragraphs.extend(data.notes)
     out.append(notes)
