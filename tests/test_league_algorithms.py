@@ -50,6 +50,7 @@ CASES = {
     "mappo": ("matrix:matching_pennies", "hidden = [16]\nepochs = 2\nminibatches = 2"),
     "ippo": ("matrix:stag_hunt", "hidden = [16]\nepochs = 2\nminibatches = 2"),
     "maddpg": ("matrix:prisoners_dilemma", "hidden = [16]\nwarmup = 16\nbatch_size = 16"),
+    "mmd": ("matrix:matching_pennies", "hidden = [16]\nepochs = 2"),
 }
 
 

@@ -19,6 +19,7 @@ CASES = {
     "mappo": ("matrix:rock_paper_scissors", dict(hidden=(16,), epochs=2, minibatches=2)),
     "ippo": ("kuhn_poker", dict(hidden=(16,), epochs=2, minibatches=2)),
     "maddpg": ("control:agreement", dict(hidden=(16,), warmup=16, batch_size=16)),
+    "mmd": ("kuhn_poker", dict(hidden=(16,), epochs=2)),
 }
 
 

@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_solve)
 
     t = sub.add_parser("train", help="train one learner by self-play")
-    t.add_argument("algo", help="iql, vdn, qmix, mappo, ippo or maddpg")
+    t.add_argument("algo", help="iql, vdn, qmix, mappo, ippo, maddpg or mmd")
     t.add_argument("game", help="game spec")
     t.add_argument(
         "--steps", type=int, default=20000, help="environment steps (summed over copies)"
@@ -229,6 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="cpu", help="cpu or cuda")
     t.add_argument("--batch", type=int, default=64, help="environment copies stepped together")
     t.add_argument("--against", default=None, help="train against this POLICY instead of self-play")
+    t.add_argument(
+        "--measure-every",
+        type=int,
+        default=None,
+        help="env steps between measurements of the policy (default: a tenth of --steps): exact "
+        "exploitability where the game is small enough, else the return against uniform random",
+    )
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("eval", help="evaluate a policy against another, or against Nash (--nash)")

@@ -25,6 +25,7 @@ def train_command(args) -> int:
     import games
     from agents.checkpoint import save_checkpoint
     from agents.registry import check_fits, learner_class, make_learner
+    from arena.metrics import MetricsLog
     from arena.policies import load_policy
     from arena.progress import Progress
     from arena.rollout import MAX_STEPS, check_count
@@ -45,20 +46,34 @@ def train_command(args) -> int:
     opponent = None
     if args.against:
         opponent, _ = load_policy(args.against, args.game, device=args.device)
+    every = args.measure_every or max(1, args.steps // 10)
+    check_count("--measure-every", every, 1, MAX_STEPS)
     os.makedirs(out, exist_ok=True)
     metrics_path = os.path.join(out, "metrics.jsonl")
     progress = Progress(args.steps, f"train {args.algo} on {args.game}")
     t0 = time.monotonic()
-    with open(metrics_path, "w") as mf:
+    measure = _Measure(game, args.seed)
+    next_at = [0]
+    with open(metrics_path, "w") as mf, MetricsLog(out) as log:
 
         def on_update(m):
+            steps = m["env_steps"]
+            scalars = {k: v for k, v in m.items() if k != "env_steps"}
+            if steps >= next_at[0]:
+                next_at[0] = steps + every
+                paused = time.monotonic()
+                scalars.update(measure(learner))
+                t0_shift[0] += time.monotonic() - paused  # steps/s counts training only
             mf.write(json.dumps(m) + "\n")
-            el = max(time.monotonic() - t0, 1e-9)
-            fields = {"steps/s": m["env_steps"] / el}
-            if "return" in m:
+            log.add(steps, scalars)
+            el = max(time.monotonic() - t0 - t0_shift[0], 1e-9)
+            fields = {"steps/s": steps / el}
+            fields.update(measure.fields())
+            if "return" in m and opponent is not None:
                 fields["return"] = m["return"]
-            progress.update(m["env_steps"], **fields)
+            progress.update(steps, **fields)
 
+        t0_shift = [0.0]
         train(
             learner,
             game,
@@ -68,11 +83,69 @@ def train_command(args) -> int:
             opponent=opponent,
             on_update=on_update,
         )
+        log.add(args.steps, measure(learner))
     progress.close()
     save_checkpoint(out, learner, args.game, extra={"steps": args.steps, "seed": args.seed})
-    print(f"checkpoint: {out}  (metrics: {metrics_path})")
+    if measure.history:
+        first, last = measure.history[0], measure.history[-1]
+        print(f"{measure.label}: {first[1]:.4f} at the start, {last[1]:.4f} at the end")
+    print(
+        f"checkpoint: {out}  (metrics: {metrics_path}, {os.path.join(out, 'metrics.csv')} and "
+        f"TensorBoard events: tensorboard --logdir {out})"
+    )
     print(f"next: arena eval {out} --game '{args.game}' --against random")
     return 0
+
+
+class _Measure:
+    """What ``arena train`` reports as it goes: a number that moves.
+
+    Exact exploitability (NashConv / players) of the current policy where the
+    game has at most :data:`MEASURE_MAX_STATES` decision nodes; otherwise the
+    mean return against uniform random over :data:`MEASURE_GAMES` games,
+    seats rotating. The first measurement decides which, once.
+    """
+
+    def __init__(self, game, seed: int):
+        self.game, self.seed = game, seed
+        self.exact: bool | None = None
+        self.history: list[tuple[int, float]] = []
+        self.label = ""
+        self.calls = 0
+
+    def __call__(self, learner) -> dict[str, float]:
+        from arena.evaluation.tabular import ExactLimitError, exact_nash_conv
+
+        policy = learner.freeze()
+        self.calls += 1
+        if self.exact is not False:
+            try:
+                res = exact_nash_conv(self.game, policy, max_states=MEASURE_MAX_STATES)
+            except ExactLimitError:
+                self.exact = False
+            else:
+                self.exact, self.label = True, "exploitability (exact)"
+                self.history.append((self.calls, res.exploitability))
+                return {"exploitability": res.exploitability, "nash_conv": res.nash_conv}
+        from agents.baselines import random_policy
+        from arena.rollout import play
+
+        res = play(self.game, [policy, random_policy(self.game.info)], MEASURE_GAMES, self.seed)
+        value = float(res.mean_returns()[0])
+        self.label = f"return against random ({MEASURE_GAMES} games)"
+        self.history.append((self.calls, value))
+        return {"return_vs_random": value}
+
+    def fields(self) -> dict[str, float]:
+        if not self.history:
+            return {}
+        return {"expl" if self.exact else "vs random": self.history[-1][1]}
+
+
+MEASURE_MAX_STATES = 50_000
+"""Largest game (decision nodes) whose exact exploitability ``arena train`` measures as it goes."""
+MEASURE_GAMES = 512
+"""Games against uniform random per measurement elsewhere."""
 
 
 def eval_command(args) -> int:

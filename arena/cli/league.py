@@ -23,6 +23,7 @@ def _run(args) -> int:
 
     from arena.backends import make_backend
     from arena.league import League
+    from arena.metrics import MetricsLog, record_scalars, round_scalars
     from arena.progress import Progress
 
     torch.set_num_threads(1)
@@ -47,6 +48,8 @@ def _run(args) -> int:
         total = target * len(league.slots)
         progress = Progress(total, league.cfg.league.name, quiet=args.quiet)
         t0, s0 = time.monotonic(), league.total_steps()
+        metrics_dir = Path(f"{Path(db).with_suffix('')}_metrics")
+        log = MetricsLog(metrics_dir)
 
         def on_round(r):
             el = max(time.monotonic() - t0, 1e-9)
@@ -56,14 +59,22 @@ def _run(args) -> int:
                 "pool": len(league.pool.active()),
                 "games": league.matches_played,
             }
+            scalars = round_scalars(r.learner, r.metrics, r.win_rate)
             if league.competitive:
-                fields[f"{r.learner} elo"] = round(
-                    league.learner_rating(r.learner)
-                )  # named: several learners
+                elo = league.learner_rating(r.learner)
+                fields[f"{r.learner} elo"] = round(elo)  # named: several learners
+                scalars[f"{r.learner}/elo"] = elo
+            if r.evaluated and league.record is not None:
+                scalars.update(record_scalars(league.record))
+            fields.update(_progress_gaps(league.record))
+            log.add(league.total_steps(), scalars)
             progress.update(min(league.total_steps(), total), **fields)
 
         league.on_phase = lambda what: progress.update(progress.done, state=what)
-        league.run(steps=args.steps, minutes=args.minutes, on_round=on_round)
+        try:
+            league.run(steps=args.steps, minutes=args.minutes, on_round=on_round)
+        finally:
+            log.close()
         progress.close()
         if league.aborted:
             # The round in flight was dropped: what is in memory ran ahead of the store.
@@ -82,6 +93,10 @@ def _run(args) -> int:
                 f"\n{stopped}: {league.total_steps():,} learner steps, {league.matches_played:,} games, {len(league.pool.active())} active members"
             )
         _print_ratings(league.store, "elo" if league.competitive else "return", limit=12)
+        _print_gap_trajectories(league.store)
+        print(
+            f"metrics: {log.path} and TensorBoard events (tensorboard --logdir {shlex.quote(str(metrics_dir))})"
+        )
         report_dir = Path(f"{Path(db).with_suffix('')}_report")
         if not args.no_report and not league.stop_requested:
             from arena.report import load_report_data, write_report
@@ -101,6 +116,51 @@ def _run(args) -> int:
         league.close()
         backend.close()
     return 0
+
+
+def _progress_gaps(rec) -> dict:
+    """Progress fields from the latest population evaluation: each learner's exploitability."""
+    if rec is None:
+        return {}
+    out = {}
+    for row in rec.learners:
+        g = row.gap
+        if g.exploitability is not None:
+            out[f"{row.name} expl" + ("" if g.method == "exact" else ">=")] = g.exploitability
+    return out
+
+
+def gap_trajectories(store) -> dict[str, list[tuple[int, float, str]]]:
+    """Each learner's (and the meta-Nash mixture's) stored exploitability over league steps:
+    ``name -> [(step, exploitability, method)]`` from the stored population evaluations."""
+    from arena.evaluation.record import PopulationEvaluation, PopulationFormatError
+
+    out: dict[str, list[tuple[int, float, str]]] = {}
+    for ev in store.evaluations("league"):
+        try:
+            rec = PopulationEvaluation.from_json(ev.payload)
+        except PopulationFormatError:
+            continue
+        gaps = [(row.name, row.gap) for row in rec.learners]
+        gaps.append(("meta-Nash mixture", rec.meta_nash_gap))
+        for name, g in gaps:
+            if g.exploitability is not None:
+                out.setdefault(name, []).append((rec.step, g.exploitability, g.method or ""))
+    return out
+
+
+def _print_gap_trajectories(store) -> None:
+    """Start, middle and end of each learner's exploitability, beside the ratings."""
+    series = gap_trajectories(store)
+    if not series:
+        return
+    print("\nexploitability (NashConv / players; exact unless marked >=, a lower bound):")
+    for name, points in series.items():
+        picks = [points[0], points[len(points) // 2], points[-1]] if len(points) > 2 else points
+        text = "  ->  ".join(
+            f"{'>=' if m != 'exact' else ''}{v:.4f} @ {step:,}" for step, v, m in picks
+        )
+        print(f"  {name}: {text}  ({len(points)} evaluations)")
 
 
 def _open(db):

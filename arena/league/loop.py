@@ -87,6 +87,10 @@ class RoundReport:
     evicted: list[str]
     metrics: dict
     seconds: float
+    win_rate: float | None = None
+    """The learner's score in this round's training games against other members (None: none)."""
+    evaluated: bool = False
+    """Whether this round stored a population evaluation (``League.record`` is new)."""
 
 
 def round_seed(seed: int, learner_index: int, round_index: int) -> int:
@@ -403,6 +407,8 @@ class League:
             [e.name for e in evicted],
             metrics,
             time.monotonic() - t0,
+            win_rate,
+            record is not None,
         )
 
     def opponent_distribution(self, slot: LearnerSlot) -> tuple[np.ndarray, np.ndarray, list[str]]:
