@@ -161,7 +161,9 @@ class ReferenceConfig:
     name: str = "random"
     """Unique name."""
     policy: str = "random"
-    """'random' (uniform over legal actions) or a checkpoint directory (relative to the TOML file)."""
+    """'random' (uniform over legal actions), 'cfr_plus(iterations=N)' / 'cfr(iterations=N)'
+    (OpenSpiel's CFR+ / CFR average policy, solved when the league starts; games.cfr) or a
+    checkpoint directory (relative to the TOML file)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -548,7 +550,10 @@ def _check_league(cfg: LeagueConfig, where: str, base: Path, check_game: bool) -
         names[rc.name] = path
         refs.append(
             dataclasses.replace(
-                rc, policy=_check_reference_policy(rc.policy, f"{path}.policy", base, game, where)
+                rc,
+                policy=_check_reference_policy(
+                    rc.policy, f"{path}.policy", base, game, where, check_game
+                ),
             )
         )
     return dataclasses.replace(cfg, league=run, references=tuple(refs))
@@ -599,15 +604,39 @@ def _check_name(name: str, path: str, seen: dict[str, str], where: str) -> None:
         )
 
 
-def _check_reference_policy(policy: str, path: str, base: Path, game: str, where: str) -> str:
+def _check_reference_policy(
+    policy: str, path: str, base: Path, game: str, where: str, check_game: bool = True
+) -> str:
+    """'random', a CFR spec (canonical spelling back) or a checkpoint directory (absolute path back).
+
+    A CFR spec (``cfr_plus(iterations=N)``, ``cfr(iterations=N)``; games.cfr)
+    is checked for its name and iteration range always, and, when the game is
+    checked, for the game's eligibility (turn-based OpenSpiel game with an
+    information-state tensor, tree and estimated solve time within the limits).
+    """
     if policy == "random":
         return policy
+    from games.cfr import CFRError, check_cfr_game, parse_cfr_spec
+
+    try:
+        cfr = parse_cfr_spec(policy)
+    except CFRError as e:
+        raise ConfigError(f"{where}: {path}: {e}") from None
+    if cfr is not None:
+        if check_game:
+            import games
+
+            try:
+                check_cfr_game(games.load(game), cfr.iterations, f"{cfr.algorithm} reference")
+            except games.GameError as e:
+                raise ConfigError(f"{where}: {path}: {e}") from None
+        return cfr.text
     p = Path(policy)
     p = p if p.is_absolute() else (base / p).resolve()
     spec = p / "spec.json"  # agents.checkpoint.SPEC (not imported: torch)
     if not spec.exists():
         raise ConfigError(
-            f"{where}: {path}: {policy!r} is neither 'random' nor a checkpoint directory ({spec} not found); give 'random' or a directory written by 'arena train'"
+            f"{where}: {path}: {policy!r} is neither 'random' nor a checkpoint directory ({spec} not found); give 'random', 'cfr_plus(iterations=1000)' or a directory written by 'arena train'"
         )
     try:
         trained_on = json.loads(spec.read_text()).get("game")
