@@ -292,6 +292,13 @@ def _add_league_parsers(sub) -> None:
     r.add_argument(
         "--no-report", action="store_true", help="do not write the HTML/Markdown report at the end"
     )
+    r.add_argument(
+        "--seeds",
+        default=None,
+        metavar="SEEDS",
+        help="run the league once per seed (e.g. 0-4 or 0,3,7; stores NAME-seedS.db) and print "
+        "the mean and a 95%% interval of each learner's final exploitability and rating",
+    )
     r.set_defaults(func=_league)
     for name, helptext in (
         ("status", "summary of a league database"),

@@ -18,7 +18,95 @@ def run(args) -> int:
     }[args.league_command](args)
 
 
+MAX_SEEDS = 100
+"""Seeds one ``arena league run --seeds`` may run."""
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-4"`` -> [0, 1, 2, 3, 4]; ``"0,3,7"`` -> [0, 3, 7]; ranges and lists mix.
+
+    Raises:
+        ArenaError: one line naming the bad part.
+    """
+    from games.core import ArenaError
+
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        lo, sep, hi = part.partition("-")
+        try:
+            a = int(lo)
+            b = int(hi) if sep else a
+        except ValueError:
+            raise ArenaError(
+                f"--seeds {text!r}: {part!r} is not a seed or a range; write e.g. 0-4 or 0,3,7"
+            ) from None
+        if a < 0 or b < a:
+            raise ArenaError(f"--seeds {text!r}: {part!r} is not an increasing range of seeds >= 0")
+        if b - a + 1 + len(seeds) > MAX_SEEDS:
+            raise ArenaError(f"--seeds {text!r}: more than {MAX_SEEDS} seeds; run fewer at a time")
+        seeds += [s for s in range(a, b + 1) if s not in seeds]
+    return seeds
+
+
+def interval(values: list[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95% Student-t interval (0 for one value)."""
+    import math
+
+    import numpy as np
+
+    x = np.asarray(values, dtype=np.float64)
+    if len(x) < 2:
+        return float(x.mean()), 0.0
+    from scipy.stats import t
+
+    half = float(t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    return float(x.mean()), half
+
+
+def _run_seeds(args) -> int:
+    """``arena league run CONFIG --seeds 0-4``: one league per seed, then the spread of the finals."""
+    import copy
+
+    from games.core import ArenaError
+    from leagues.store import Store
+
+    seeds = parse_seeds(args.seeds)
+    if args.db:
+        raise ArenaError(
+            "--db and --seeds together: each seed gets its own NAME-seedS.db; drop --db"
+        )
+    finals: dict[str, dict[int, float]] = {}
+    dbs = []
+    for seed in seeds:
+        print(f"\n=== seed {seed} ===")
+        one = copy.copy(args)
+        one.seeds, one.seed, one.no_report = None, seed, True
+        _run(one)
+        dbs.append(one.db_used)
+        with Store.open(one.db_used, readonly=True) as store:
+            for name, points in gap_trajectories(store).items():
+                tag = "" if points[-1][2] == "exact" else " (lower bound)"
+                finals.setdefault(f"{name} exploitability{tag}", {})[seed] = points[-1][1]
+            members = {m.id: m for m in store.members()}
+            system = "elo" if store.latest_ratings("elo") else "return"
+            for mid, value in store.latest_ratings(system).items():
+                m = members.get(mid)
+                if m is not None and m.kind in ("learner", "reference"):
+                    finals.setdefault(f"{m.name} {system}", {})[seed] = value
+    print(f"\n{len(seeds)} seeds ({args.seeds}); the mean and its 95% interval (Student t):")
+    for what, by_seed in finals.items():
+        vals = [by_seed[s] for s in seeds if s in by_seed]
+        mean, half = interval(vals)
+        each = ", ".join(f"{v:.4g}" for v in vals)
+        print(f"  {what}: {mean:.4g} +- {half:.2g}  (n={len(vals)}: {each})")
+    print("stores: " + " ".join(shlex.quote(str(d)) for d in dbs))
+    return 0
+
+
 def _run(args) -> int:
+    if getattr(args, "seeds", None):
+        return _run_seeds(args)
     import torch
 
     from arena.backends import make_backend
@@ -33,7 +121,9 @@ def _run(args) -> int:
         getattr(args, "address", None),
     )
     try:
-        league = League.open(args.config, args.db, backend=backend)
+        league = League.open(
+            args.config, args.db, backend=backend, seed=getattr(args, "seed", None)
+        )
     except BaseException:
         backend.close()
         raise
@@ -41,6 +131,7 @@ def _run(args) -> int:
         target = league.target_steps(args.steps)
         resumed = league.total_steps() > 0
         db = league.store.path
+        args.db_used = db
         print(
             f"league '{league.cfg.league.name}' on {league.cfg.league.game} ({league.kind}); store {db}"
             + (f"; resuming at step {league.total_steps():,}" if resumed else "")

@@ -160,8 +160,12 @@ class League:
         db_path: str | Path | None = None,
         device: str | None = None,
         backend: Backend | None = None,
+        seed: int | None = None,
     ) -> League:
         """Open the league of ``config_path`` (creating its store, or resuming it).
+
+        ``seed`` replaces the config's ``league.seed`` (``arena league run --seeds``);
+        the default store is then ``NAME-seedSEED.db``.
 
         Raises:
             ConfigError: invalid config, or a store created from another config.
@@ -169,9 +173,16 @@ class League:
         """
         config_path = Path(config_path)
         cfg = load_config(config_path)
+        if seed is not None:
+            from leagues.config import MAX_SEED
+
+            if not 0 <= seed <= MAX_SEED:
+                raise ConfigError(f"seed {seed} is out of range; give a seed in [0, {MAX_SEED}]")
+            cfg = dataclasses.replace(cfg, league=dataclasses.replace(cfg.league, seed=seed))
+        name = cfg.league.name if seed is None else f"{cfg.league.name}-seed{seed}"
         # Resolved once (relative to the working directory, symlinks followed): the
         # store, its lock and its weights folder beside it all follow from this path.
-        db = Path(db_path) if db_path else config_path.with_name(f"{cfg.league.name}.db")
+        db = Path(db_path) if db_path else config_path.with_name(f"{name}.db")
         db = db.expanduser().resolve()
         # load_config checked that each learner fits the game, so a league that cannot
         # run fails before any store exists. A writer's open verifies every recorded
