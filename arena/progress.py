@@ -45,7 +45,8 @@ class Progress:
     def _info(self) -> str:
         return "  ".join(f"{k} {_fmt(v)}" for k, v in self.fields.items())
 
-    def update(self, done: float, **fields) -> None:
+    def update(self, done: float, force: bool = False, **fields) -> None:
+        """Set the progress and fields; ``force`` prints a plain line now (a slow phase begins)."""
         self.done = done
         self.fields.update(fields)
         if self.quiet:
@@ -54,7 +55,7 @@ class Progress:
             self._bar.update(self._task, completed=min(done, self.total), info=self._info())
             return
         now = time.monotonic()
-        if now - self._last_print >= self.every:
+        if force or now - self._last_print >= self.every:
             self._last_print = now
             self._line()
             self._printed = done

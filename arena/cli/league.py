@@ -161,7 +161,7 @@ def _run(args) -> int:
             log.add(league.total_steps(), scalars)
             progress.update(min(league.total_steps(), total), **fields)
 
-        league.on_phase = lambda what: progress.update(progress.done, state=what)
+        league.on_phase = lambda what: progress.update(progress.done, force=True, state=what)
         try:
             league.run(steps=args.steps, minutes=args.minutes, on_round=on_round)
         finally:
