@@ -20,6 +20,12 @@ Sections (each also runs alone: ``python bench/NAME.py --help``):
 * ``memory``: RSS of a league run over ``--minutes`` (``bench/memory.py``;
   10 minutes, 1 with ``--quick``).
 
+Longer runs that are not sections (minutes to an hour each): exploitability at
+equal wall-clock budgets for mmd, mappo, the PSRO league, OpenSpiel NFSP and
+CFR+ on Kuhn, Leduc and liar's dice (``bench/convergence.py``, which writes
+``docs/figures/convergence_table.md`` and ``convergence_{game}.png``), and the
+PSRO league against NFSP alone (``bench/kuhn_league.py``).
+
 Single-process rows are CPU seconds (``time.process_time``), steady on a
 shared machine; side-by-side ratios are medians over alternating windows.
 Backends and memory are wall-clock (the load average is printed).
