@@ -67,10 +67,12 @@ class PolicySpec:
     """A policy as plain data: what a worker needs to rebuild it.
 
     Attributes:
-        algorithm: a learner name of :mod:`agents.registry`, or ``"random"``
-            (uniform over legal actions; no weights).
+        algorithm: a learner name of :mod:`agents.registry`, ``"random"``
+            (uniform over legal actions; no weights) or ``"tabular"`` (an
+            :class:`agents.tabular.TabularPolicy`, e.g. a CFR reference).
         config: the learner's config overrides (JSON values).
-        weights: safetensors bytes of the learner's ``policy_state_dict()``.
+        weights: safetensors bytes of the learner's ``policy_state_dict()``
+            (for ``"tabular"``: the table's ``to_bytes()``, validated on rebuild).
         key: sha256 of all of the above (filled in; identifies the policy in
             workers' caches).
     """
@@ -92,6 +94,13 @@ class PolicySpec:
             from agents.baselines import UniformRandom
 
             return UniformRandom()
+        if self.algorithm == "tabular":
+            from agents.tabular import TabularPolicy
+
+            table = TabularPolicy.from_bytes(self.weights, "tabular policy spec")
+            if info is not None:
+                table.check_fits(info)
+            return table
         from agents.checkpoint import tensors_from_bytes
         from agents.registry import make_learner
 

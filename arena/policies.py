@@ -1,4 +1,4 @@
-"""Resolve the POLICY argument of the CLI: ``random``, a checkpoint, ``DB:MEMBER``."""
+"""Resolve the POLICY argument of the CLI: ``random``, ``cfr_plus(iterations=N)``, a checkpoint, ``DB:MEMBER``."""
 
 from __future__ import annotations
 
@@ -41,13 +41,25 @@ def load_policy(text: str, game_spec: str, device: str = "cpu"):
 
     ``random`` is uniform over legal actions; a directory is a checkpoint written
     by ``arena train`` (its game must match); ``DB:MEMBER`` is a member of a
-    league database (``league.db:main@3`` or ``league.db:7``).
+    league database (``league.db:main@3`` or ``league.db:7``);
+    ``cfr_plus(iterations=N)`` / ``cfr(iterations=N)`` is OpenSpiel's CFR+ / CFR
+    average policy, solved now (:mod:`games.cfr`; nothing is stored).
     """
     if text == "random":
         import games
         from agents.baselines import random_policy
 
         return random_policy(games.load(game_spec).info), "random"
+    from games.cfr import parse_cfr_spec
+
+    cfr = parse_cfr_spec(text)  # CFRError (one line) for a CFR name with bad arguments
+    if cfr is not None and not os.path.isdir(text):
+        import games
+        from agents.tabular import TabularPolicy
+        from games.cfr import solve_cfr
+
+        table = solve_cfr(games.load(game_spec), cfr.algorithm, cfr.iterations)
+        return TabularPolicy.from_table(table, cfr.text), cfr.text
     if os.path.isdir(text):
         from agents.checkpoint import load_checkpoint
 
@@ -60,5 +72,5 @@ def load_policy(text: str, game_spec: str, device: str = "cpu"):
                 db, member, game_spec, device=device
             ), f"{os.path.basename(db)}:{member}"
     raise PolicyError(
-        f"policy '{text}' is neither 'random', a checkpoint directory, nor DB:MEMBER of an existing league database"
+        f"policy '{text}' is neither 'random', 'cfr_plus(iterations=N)', a checkpoint directory, nor DB:MEMBER of an existing league database"
     )

@@ -175,7 +175,7 @@ def _pyspiel_game(game, what: str):
     pg = getattr(game, "pyspiel_game", None)
     if pg is None:
         raise CFRError(
-            f"{game.info.name}: no {what}: CFR references need an OpenSpiel game (matrix-catalog, "
+            f"{game.info.name}: {what} cannot be solved here: CFR references need an OpenSpiel game (matrix-catalog, "
             "control and PettingZoo games have no game tree to walk); pick e.g. kuhn_poker or leduc_poker"
         )
     return pg
@@ -189,12 +189,12 @@ def _check_type(game, what: str) -> None:
     name = game.info.name
     if t.dynamics != pyspiel.GameType.Dynamics.SEQUENTIAL:
         raise CFRError(
-            f"{name}: no {what}: CFR here solves turn-based games, this one has simultaneous moves; "
+            f"{name}: {what} cannot be solved here: CFR here solves turn-based games, this one has simultaneous moves; "
             "pick a turn-based game such as kuhn_poker or leduc_poker"
         )
     if not (t.provides_information_state_string and t.provides_information_state_tensor):
         raise CFRError(
-            f"{name}: no {what}: its players see an observation tensor, not an information-state "
+            f"{name}: {what} cannot be solved here: its players see an observation tensor, not an information-state "
             "tensor, so a table could not tell its information states apart (and CFR walks at most "
             f"{MAX_DECISION_NODES:,} decision nodes); pick a small imperfect-information game such as "
             "kuhn_poker or leduc_poker"
@@ -225,12 +225,12 @@ def _walk(game, what: str):
         count += 1
         if count > MAX_DECISION_NODES:
             raise CFRError(
-                f"{name}: no {what}: more than {MAX_DECISION_NODES:,} decision nodes, over the "
+                f"{name}: {what} cannot be solved here: more than {MAX_DECISION_NODES:,} decision nodes, over the "
                 "CFR limit (games.cfr.MAX_DECISION_NODES); pick a smaller game or smaller parameters"
             )
         if not count % 4096 and time.monotonic() - start > MAX_WALK_SECONDS:
             raise CFRError(
-                f"{name}: no {what}: walking its tree took over {MAX_WALK_SECONDS:g} s after "
+                f"{name}: {what} cannot be solved here: walking its tree took over {MAX_WALK_SECONDS:g} s after "
                 f"{count:,} decision nodes (limit {MAX_DECISION_NODES:,}); pick a smaller game"
             )
         p = s.current_player()
@@ -277,7 +277,7 @@ def _check_time(game, count: int, iterations: int, what: str) -> None:
     if est > MAX_SOLVE_SECONDS:
         most = max(1, int(MAX_SOLVE_SECONDS / (count * SECONDS_PER_NODE)))
         raise CFRError(
-            f"{game.info.name}: no {what}: {iterations:,} iterations over {count:,} decision nodes "
+            f"{game.info.name}: {what} cannot be solved here: {iterations:,} iterations over {count:,} decision nodes "
             f"would take about {est:,.0f} s, over the limit of {MAX_SOLVE_SECONDS:,.0f} s "
             f"(games.cfr.MAX_SOLVE_SECONDS); give at most iterations={most:,}"
         )

@@ -627,7 +627,7 @@ def _check_reference_policy(
             import games
 
             try:
-                check_cfr_game(games.load(game), cfr.iterations, f"{cfr.algorithm} reference")
+                check_cfr_game(games.load(game), cfr.iterations, cfr.text)
             except games.GameError as e:
                 raise ConfigError(f"{where}: {path}: {e}") from None
         return cfr.text

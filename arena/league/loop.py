@@ -41,7 +41,12 @@ from arena.evaluation.exact_payoffs import ExactPayoffCache
 from arena.evaluation.population import GapSettings, evaluate_population
 from arena.evaluation.record import PopulationEvaluation, PopulationFormatError
 from arena.evaluation.tabular import ExactLimitError
-from arena.league.members import member_policy
+from arena.league.members import (
+    is_cfr_reference,
+    member_policy,
+    reference_table_bytes,
+    write_reference_table,
+)
 from arena.rollout import Collector, Episode
 from leagues import matchmaking as mm
 from leagues.config import ConfigError, LeagueConfig, config_to_dict, load_config
@@ -209,13 +214,22 @@ class League:
         self.store.close()
 
     def _create_members(self) -> None:
+        members = [
+            self.pool.add_learner(lc.name, lc.algorithm, lc.role) for lc in self.cfg.learners
+        ]
+        members += [self.pool.add_reference(rc.name, rc.policy) for rc in self.cfg.references]
+        # CFR references are solved once, here: each table is written (and claimed)
+        # before the transaction that records the member and its file row.
+        tables = [
+            (m.id, write_reference_table(self.store, m, self.game))
+            for m in members
+            if is_cfr_reference(m)
+        ]
         with self.store.batch():
-            for lc in self.cfg.learners:
-                m = self.pool.add_learner(lc.name, lc.algorithm, lc.role)
+            for m in members:
                 self.store.add_member(m)
-            for rc in self.cfg.references:
-                m = self.pool.add_reference(rc.name, rc.policy)
-                self.store.add_member(m)
+            for member_id, rel in tables:
+                self.store.add_snapshot(member_id, rel, 0)
 
     def _new_learner(self, lc, seed: int):
         import dataclasses as dc
@@ -575,6 +589,8 @@ class League:
         if member_id not in self._specs:
             if m.kind == REFERENCE and m.policy == "random":
                 spec = RANDOM
+            elif is_cfr_reference(m):  # the stored table, sha256 checked
+                spec = PolicySpec("tabular", {}, reference_table_bytes(self.store, m))
             elif m.kind == REFERENCE:
                 from agents.checkpoint import load_checkpoint, read_spec
 
