@@ -359,8 +359,10 @@ def solve_cfr(
     nash_conv = _nash_conv(pg, keys, probs32, legal)
     metadata = {
         "format": FORMAT,
-        "kind": "cfr_table",
         "game": game.info.name,
+        "players": str(game.info.num_players),
+        "kind": "cfr_table",
+        "game_kind": game.info.kind,
         "algorithm": algorithm,
         "iterations": str(spec.iterations),
         "nash_conv": repr(nash_conv),

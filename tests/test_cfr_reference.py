@@ -281,6 +281,23 @@ def test_league_with_a_cfr_reference(tmp_path, monkeypatch, pool):
         rec = s.evaluations("league")[-1].payload
     assert "cfr" in rec["members"]
 
+    # The report says how everyone does against it.
+    from arena.report import load_report_data, write_report
+
+    data = load_report_data(db)
+    (ref_data,) = data.cfr_references
+    assert ref_data.title == "CFR+ average policy after 300 iterations"
+    assert ref_data.nash_conv == pytest.approx(float(table.metadata["nash_conv"]))
+    assert ref_data.players == 2
+    assert [n for n, *_ in ref_data.learner_returns] == ["main"]
+    k = data.members.index("cfr")
+    assert ref_data.learner_returns[0][1] == data.learners[0].returns[k]
+    assert {n for n, _ in ref_data.rating_gaps} >= {"main", "random"}
+    html_path, md_path = write_report(data, tmp_path / "report")
+    md = Path(md_path).read_text()
+    assert "## Against the CFR reference" in md and "exploitability (NashConv / 2" in md
+    assert "Against the CFR reference" in Path(html_path).read_text()
+
     # Resuming solves nothing again and keeps the same file.
     def no_solve(*a, **k):
         raise AssertionError("the reference was solved again on resume")

@@ -55,6 +55,30 @@ class GapPoint:
         return self.member or self.who
 
 
+@dataclasses.dataclass(frozen=True)
+class CFRReferenceData:
+    """A CFR reference of the league and how the others do against it."""
+
+    name: str
+    """The reference member's name."""
+    title: str
+    """What it is, e.g. 'CFR+ average policy after 1,000 iterations'."""
+    nash_conv: float | None = None
+    """Exact NashConv of its stored table (from the table file; None: unreadable)."""
+    players: int = 0
+    """Players of the game (0: unknown)."""
+    solve_seconds: float | None = None
+    """How long the solve took."""
+    rating: float | None = None
+    """Its latest Elo rating (None: not rated)."""
+    learner_returns: tuple[tuple[str, float | None, float | None], ...] = ()
+    """``(learner, mean return against it, stderr)`` from the stored population evaluation."""
+    rating_gaps: tuple[tuple[str, float], ...] = ()
+    """``(member, its Elo minus the reference's)``, best first."""
+    note: str | None = None
+    """What could not be read."""
+
+
 @dataclasses.dataclass
 class ReportData:
     """Everything the report shows; plain data filled by the caller (the league store).
@@ -114,6 +138,8 @@ class ReportData:
     """:class:`arena.evaluation.record.Gap` of the frozen meta-Nash mixture."""
     evaluation_step: int | None = None
     """League step of the population evaluation shown (None: none stored)."""
+    cfr_references: list[CFRReferenceData] = dataclasses.field(default_factory=list)
+    """The league's CFR references (``policy = "cfr_plus(iterations=N)"``), if any."""
 
 
 def with_analysis(data: ReportData, analysis) -> ReportData:
@@ -209,6 +235,7 @@ def load_report_data(db_path: str | os.PathLike) -> ReportData:
         all_matches = store.matches()
         rating_rows = store.ratings()
         evaluations = store.evaluations()
+        cfr_tables = _cfr_tables(store, members)
     league = parsed.get("league", {})
     game_spec = league.get("game", "?")
     name_of = {m.id: m.name for m in members}
@@ -256,6 +283,7 @@ def load_report_data(db_path: str | os.PathLike) -> ReportData:
         ratings=ratings,
         gaps=gaps,
     )
+    data.cfr_references = _cfr_references(cfr_tables, rating_rows, name_of, None)
     for e in evaluations:
         if e.kind == "fallback":  # a solver inside the league loop fell back (recorded there)
             for line in e.payload.get("notes", []):
@@ -272,6 +300,7 @@ def load_report_data(db_path: str | os.PathLike) -> ReportData:
         data.notes.append(f"The latest population evaluation is not shown: {e}")
         return data
     data = with_population(data, rec)
+    data.cfr_references = _cfr_references(cfr_tables, rating_rows, name_of, rec)
     data.notes.append(
         f"Meta-game sections: the population evaluation stored at step {rec.step:,} "
         f"({len(league_rows)} stored in all); payoff table "
@@ -283,3 +312,92 @@ def load_report_data(db_path: str | os.PathLike) -> ReportData:
             "but not in the meta-game."
         )
     return data
+
+
+# ---------------------------------------------------------------------------
+# CFR references
+
+
+def _cfr_tables(store, members) -> list[tuple]:
+    """``(member, table metadata or None, why not)`` of each CFR reference (file headers only)."""
+    from games.cfr import ALGORITHMS
+
+    out = []
+    for m in members:
+        if m.kind != "reference" or m.policy.split("(", 1)[0].strip() not in ALGORITHMS:
+            continue
+        row = store.snapshot(m.id)
+        if row is None:
+            out.append((m, None, "no table file recorded"))
+            continue
+        from agents.tabular import read_metadata
+        from games.core import ArenaError
+
+        path = store.resolve(row.path)
+        try:
+            with open(path, "rb") as f:  # the JSON header only, not the arrays
+                head = f.read(8)
+                n = int.from_bytes(head, "little") if len(head) == 8 else 0
+                head += f.read(min(n, 1 << 20))
+            out.append((m, read_metadata(head, str(path)), None))
+        except (OSError, ArenaError) as e:
+            out.append((m, None, f"its table file is unreadable ({e})"))
+    return out
+
+
+def _cfr_references(tables, rating_rows, name_of, rec) -> list[CFRReferenceData]:
+    """Each CFR reference with the learners' returns against it (``rec``) and Elo gaps."""
+    from games.cfr import parse_cfr_spec
+    from games.core import ArenaError
+
+    elo: dict[str, tuple[int, float]] = {}
+    for r in rating_rows:
+        if r.system != "elo":
+            continue
+        name = name_of.get(r.member, str(r.member))
+        if name not in elo or r.step >= elo[name][0]:
+            elo[name] = (r.step, r.value)
+    out = []
+    for m, meta, why in tables:
+        try:
+            spec = parse_cfr_spec(m.policy)
+        except ArenaError:  # an odd stored spec still gets its line
+            spec = None
+        title = spec.title if spec is not None else m.policy
+        meta = meta or {}
+        nash_conv = _maybe_float(meta.get("nash_conv"))
+        returns = ()
+        if rec is not None and m.name in rec.members:
+            k = list(rec.members).index(m.name)
+            returns = tuple((r.name, r.returns[k], r.stderr[k]) for r in rec.learners)
+        mine = elo.get(m.name)
+        gaps = ()
+        if mine is not None:
+            gaps = tuple(
+                sorted(
+                    ((n, v - mine[1]) for n, (_, v) in elo.items() if n != m.name),
+                    key=lambda x: -x[1],
+                )
+            )
+        out.append(
+            CFRReferenceData(
+                m.name,
+                title,
+                nash_conv,
+                int(meta["players"]) if str(meta.get("players", "")).isdigit() else 0,
+                _maybe_float(meta.get("seconds")),
+                None if mine is None else mine[1],
+                returns,
+                gaps,
+                why,
+            )
+        )
+    return out
+
+
+def _maybe_float(x) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) else None

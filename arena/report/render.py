@@ -303,6 +303,9 @@ def _sections(data: ReportData) -> tuple[list[_Section], dict[str, bytes]]:
     if data.learners:
         out.append(_learner_section(data))
 
+    for ref in data.cfr_references:
+        out.append(_cfr_section(data, ref))
+
     if data.kind == "cooperative":
         cross = _Section("Cross-play (cooperative game)")
         table = data.cross_play if data.cross_play is not None else data.payoffs
@@ -400,6 +403,69 @@ def _learner_section(data: ReportData) -> _Section:
                 else f"not computed ({mg.note})."
             )
         )
+    return sec
+
+
+def _cfr_section(data: ReportData, ref) -> _Section:
+    """How the learners and members do against a CFR reference (:class:`arena.report.data.CFRReferenceData`)."""
+    several = len(data.cfr_references) > 1
+    sec = _Section(
+        f"Against the CFR reference ({ref.name})" if several else "Against the CFR reference"
+    )
+    what = (
+        f"{ref.name}: the {ref.title} (OpenSpiel's C++ solver, solved once when the league started)"
+    )
+    if ref.nash_conv is not None:
+        what += f"; exact NashConv of its stored table {_sig(ref.nash_conv)}"
+    if ref.solve_seconds is not None:
+        what += f", solved in {ref.solve_seconds:.2f} s"
+    sec.paragraphs.append(what + ".")
+    if ref.players == 2 and data.kind == "zero_sum" and ref.nash_conv is not None:
+        sec.paragraphs.append(
+            "Two-player zero-sum: with seats rotating, no policy can average more than the "
+            f"reference's exploitability (NashConv / 2 = {_sig(ref.nash_conv / 2)}) against it, so "
+            "a return near that is as good as any policy can do; below 0, the reference wins."
+        )
+    elif ref.players > 2 or data.kind in ("general_sum", "cooperative"):
+        sec.paragraphs.append(
+            "Outside two-player zero-sum games CFR's average policy carries no Nash guarantee "
+            "(its regrets vanish, so the empirical play approaches a coarse correlated "
+            "equilibrium); its NashConv above says how far from Nash it is."
+        )
+    if ref.note:
+        sec.paragraphs.append(f"The reference's table: {ref.note}.")
+    step = f" at step {data.evaluation_step:,}" if data.evaluation_step is not None else ""
+    told = []
+    if ref.learner_returns:
+        told.append(
+            f"each learner's mean return against it (the stored population evaluation{step}, "
+            f"{data.table_method or 'as stored'})"
+        )
+        sec.tables.append(
+            (
+                ["learner", f"mean return vs {ref.name}", "± stderr"],
+                [[n, _fmt(r), _fmt(e)] for n, r, e in ref.learner_returns],
+            )
+        )
+    if ref.rating is not None and ref.rating_gaps:
+        told.append(
+            f"each rated member's Elo minus the reference's ({_sig(ref.rating)}), with the expected "
+            "score against it, 1 / (1 + 10^(-difference / 400))"
+            + (f"; the top 15 of {len(ref.rating_gaps)}" if len(ref.rating_gaps) > 15 else "")
+        )
+        sec.tables.append(
+            (
+                ["member", "Elo - reference's", "expected score vs reference"],
+                [
+                    [n, f"{d:+.1f}", _fmt(1.0 / (1.0 + 10.0 ** (-d / 400.0)), 3)]
+                    for n, d in ref.rating_gaps[:15]
+                ],
+            )
+        )
+    if told:
+        sec.paragraphs.append("Below: " + "; and ".join(told) + ".")
+    else:
+        sec.paragraphs.append("No returns or ratings against it stored yet.")
     return sec
 
 
