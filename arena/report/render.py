@@ -111,7 +111,11 @@ def _sections(data: ReportData) -> tuple[list[_Section], dict[str, bytes]]:
         ["game", data.game],
         ["kind", data.kind or "–"],
         ["algorithms", ", ".join(data.algorithms) or "–"],
-        ["learner steps", f"{data.steps:,}"],
+        [
+            "learner steps"
+            + (f" (all {len(data.learners)} learners)" if len(data.learners) > 1 else ""),
+            f"{data.steps:,}",
+        ],
         ["wall time", _duration(data.wall_seconds)],
         ["members", str(k)],
         ["matches", f"{data.matches:,}"],
@@ -276,9 +280,16 @@ def _sections(data: ReportData) -> tuple[list[_Section], dict[str, bytes]]:
             data.members, data.dominance_edges, data.intransitive, data.meta_nash
         )
         dom.figures.append(("dominance.png", "Dominance graph of the population"))
-        dom.paragraphs.append(
-            f"{len(data.dominance_edges)} significant wins (mean advantage above two standard errors)."
-        )
+        if data.table_method == EXACT:
+            dom.paragraphs.append(
+                f"{len(data.dominance_edges)} wins: an edge where the exact expected advantage is "
+                "positive (no sampling, so every edge is certain)."
+            )
+        else:
+            dom.paragraphs.append(
+                f"{len(data.dominance_edges)} significant wins (mean advantage above two standard "
+                "errors; exact for deterministic pairs)."
+            )
         if data.intransitive:
             dom.paragraphs.append(
                 "Intransitive cycles (each member beats the next, the last beats the first):"
