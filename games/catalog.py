@@ -246,6 +246,45 @@ def three_player_matching_pennies() -> MatrixGame:
     return _make("three_player_matching_pennies", payoffs, ["Heads", "Tails"], _MP3_SRC)
 
 
+_VD_SRC = (
+    "Diekmann (1985), Volunteer's dilemma, J. Conflict Resolution 29(4): benefit b to all "
+    "when at least one volunteers, cost c to each volunteer"
+)
+
+
+@_entry(_VD_SRC)
+def volunteers_dilemma(n: int = 3, benefit: float = 2.0, cost: float = 1.0) -> MatrixGame:
+    """``n`` players choose Volunteer or Ignore; if anyone volunteers, all get ``benefit``
+    and each volunteer pays ``cost``; if no one does, all get 0.
+
+    With ``0 < cost < benefit`` the pure equilibria are exactly one volunteer;
+    the symmetric mixed equilibrium ignores with probability
+    ``(cost / benefit) ** (1 / (n - 1))`` (Diekmann 1985), and all-Ignore is
+    not an equilibrium (each player gains ``benefit - cost`` by volunteering).
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise GameError(f"volunteers_dilemma: n must be an integer >= 2, got {n!r}")
+    if n * 2**n > MAX_MATRIX_ENTRIES:
+        raise GameError(
+            f"volunteers_dilemma: n={n} gives a payoff tensor above the limit of "
+            f"{MAX_MATRIX_ENTRIES:,} entries (games.limits; docs/limits.md); give a smaller n"
+        )
+    b, c = float(benefit), float(cost)
+    if not (np.isfinite(b) and np.isfinite(c)):
+        raise GameError("volunteers_dilemma: benefit and cost must be finite numbers")
+    payoffs = np.zeros((n,) + (2,) * n)
+    for joint in np.ndindex(*(2,) * n):  # 0 = Volunteer, 1 = Ignore
+        anyone = any(a == 0 for a in joint)
+        for i, a in enumerate(joint):
+            payoffs[(i,) + joint] = (b if anyone else 0.0) - (c if a == 0 else 0.0)
+    name = (
+        "volunteers_dilemma"
+        if (n, b, c) == (3, 2.0, 1.0)
+        else (f"volunteers_dilemma(n={n},benefit={b:g},cost={c:g})")
+    )
+    return _make(name, payoffs, ["Volunteer", "Ignore"], _VD_SRC)
+
+
 # ---- repeated and multi-stage ----------------------------------------------
 
 _IPD_SRC = "Axelrod (1984), The Evolution of Cooperation; stage payoffs T=5, R=3, P=1, S=0"
