@@ -410,12 +410,16 @@ RUNNERS = {
 def _fmt(x: float | None) -> str:
     if x is None:
         return "-"
+    if x == 0:
+        return "0"
     return f"{x:.4f}" if x >= 1e-3 else f"{x:.1e}"
 
 
 def _ratio(x: float | None, ref: float | None) -> str:
     if x is None or ref is None or ref <= 0:
         return "-"
+    if x == 0:
+        return "0"
     return f"{x / ref:.2f}" if x / ref >= 0.01 else f"{x / ref:.1e}"
 
 
