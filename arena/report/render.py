@@ -117,7 +117,8 @@ def _sections(data: ReportData) -> tuple[list[_Section], dict[str, bytes]]:
             f"{data.steps:,}",
         ],
         ["wall time", _duration(data.wall_seconds)],
-        ["members", str(k)],
+        ["frozen members and references" if data.learners else "members", str(k)],
+        *([["learners", str(len(data.learners))]] if data.learners else []),
         ["matches", f"{data.matches:,}"],
     ]
     summary.tables.append((["", ""], rows))
