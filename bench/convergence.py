@@ -322,6 +322,7 @@ class NFSPTable:
 
 def run_nfsp(game_key: str, budgets, points: int, seed: int) -> Curve:
     """NFSP self-play, one episode at a time; exploitability of the average policy."""
+    import pyspiel
     import torch
     from open_spiel.python import rl_environment
     from open_spiel.python.pytorch import nfsp
@@ -329,7 +330,8 @@ def run_nfsp(game_key: str, budgets, points: int, seed: int) -> Curve:
     torch.set_num_threads(1)
     torch.manual_seed(seed)
     np.random.seed(seed)  # NFSP's own sampling uses the global numpy generator
-    env = rl_environment.Environment(GAMES[game_key], players=2)
+    # a loaded game: a spec string with parameters is not a game name to Environment
+    env = rl_environment.Environment(pyspiel.load_game(GAMES[game_key]))
     game = env.game
     s = NFSP_SETTINGS[game_key]
     info_size = env.observation_spec()["info_state"][0]
