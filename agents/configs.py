@@ -235,10 +235,12 @@ class MMDConfig:
     """What the policy is pulled toward: 'uniform' (over legal actions), 'average' (a Polyak
     average of the actor's own weights) or 'policy' (one given by set_magnet; uniform until then)."""
     magnet_ema: float = 0.05
-    """Polyak rate of the 'average' magnet per update (1 copies the actor)."""
-    alpha: float = 0.5
+    """Polyak rate of the 'average' magnet per update (1 copies the actor), at the start."""
+    magnet_ema_final: float = 0.001
+    """Polyak rate of the 'average' magnet after the step-size schedule."""
+    alpha: float = 1.0
     """Magnet strength: weight of KL(pi || magnet) in the actor loss (at the start when decayed)."""
-    alpha_final: float = 0.5
+    alpha_final: float = 1.0
     """Magnet strength after the decay."""
     alpha_hold_steps: int = 0
     """Learner env steps at ``alpha`` before its linear decay starts."""
@@ -250,13 +252,14 @@ class MMDConfig:
     """Proximal weight after the step-size schedule (larger: smaller steps)."""
     lr_actor: float = 1e-3
     """Adam learning rate of the actor (at the start when scheduled)."""
-    lr_actor_final: float = 1e-4
+    lr_actor_final: float = 2e-5
     """Adam learning rate of the actor after the step-size schedule."""
     step_hold_steps: int = 0
-    """Learner env steps at ``kl_coef`` and ``lr_actor`` before the step-size schedule starts."""
-    step_decay_steps: int = 2_000_000
-    """Learner env steps of the linear change to ``kl_coef_final`` and ``lr_actor_final``; 0 keeps
-    the start values."""
+    """Learner env steps at ``kl_coef``, ``lr_actor`` and ``magnet_ema`` before the step-size
+    schedule starts."""
+    step_decay_steps: int = 1_000_000
+    """Learner env steps of the linear change to ``kl_coef_final``, ``lr_actor_final`` and
+    ``magnet_ema_final`` (1M: the quickstart's budget; constant after it); 0 keeps the start values."""
     clip: float = 0.0
     """PPO ratio clip epsilon on the surrogate; 0: the plain ratio surrogate (KL-proximal only)."""
     hidden: tuple[int, ...] = (64, 64)
@@ -312,7 +315,8 @@ class MMDConfig:
             check_int(algo, name, getattr(self, name), 0)
         for name in ("gamma", "gae_lambda", "value_norm_beta", "adam_beta1"):
             check_real(algo, name, getattr(self, name), 0.0, 1.0)
-        check_real(algo, "magnet_ema", self.magnet_ema, 0.0, 1.0, low_open=True)
+        for name in ("magnet_ema", "magnet_ema_final"):
+            check_real(algo, name, getattr(self, name), 0.0, 1.0, low_open=True)
         for name in ("lr_actor", "lr_actor_final", "lr_critic", "adam_eps", "max_grad_norm"):
             check_real(algo, name, getattr(self, name), 0.0, low_open=True)
         for name in ("alpha", "alpha_final", "kl_coef", "kl_coef_final", "clip", "value_clip"):

@@ -309,15 +309,16 @@ class MMD:
 
     # -- learning --------------------------------------------------------------
 
-    def coefficients(self) -> tuple[float, float, float]:
-        """``(alpha, kl_coef, lr_actor)`` at the current learner env step count."""
+    def coefficients(self) -> tuple[float, float, float, float]:
+        """``(alpha, kl_coef, lr_actor, magnet_ema)`` at the current learner env step count."""
         cfg = self.config
         t = self.env_steps
         alpha = schedule(cfg.alpha, cfg.alpha_final, cfg.alpha_hold_steps, cfg.alpha_decay_steps, t)
         hold, decay = cfg.step_hold_steps, cfg.step_decay_steps
         kl = schedule(cfg.kl_coef, cfg.kl_coef_final, hold, decay, t)
         lr = schedule(cfg.lr_actor, cfg.lr_actor_final, hold, decay, t)
-        return alpha, kl, lr
+        ema = schedule(cfg.magnet_ema, cfg.magnet_ema_final, hold, decay, t)
+        return alpha, kl, lr, ema
 
     def _magnet_logp(self, tr: Transitions, obs, legal, player) -> torch.Tensor:
         cfg = self.config
@@ -394,7 +395,7 @@ class MMD:
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
         b_adv = as_tensor(adv, dev, torch.float32)
 
-        alpha, kl_coef, lr = self.coefficients()
+        alpha, kl_coef, lr, ema = self.coefficients()
         for group in self.opt_actor.param_groups:
             group["lr"] = lr
         size = max(1, -(-n // cfg.minibatches))
@@ -435,7 +436,7 @@ class MMD:
                     sums[k] += float(val)
                 count += 1
         if self.magnet_net is not None:
-            polyak_update(self.magnet_net, self.actor, cfg.magnet_ema)
+            polyak_update(self.magnet_net, self.actor, ema)
         self.updates += 1
         metrics = {k: v / count for k, v in sums.items()}
         var_ret = float(np.var(returns))
@@ -446,6 +447,7 @@ class MMD:
         metrics["alpha"] = alpha
         metrics["kl_coef"] = kl_coef
         metrics["lr_actor"] = lr
+        metrics["magnet_ema"] = ema
         metrics["value_mean"], metrics["value_std"] = value_norm_moments(self.stats)
         return metrics
 
