@@ -512,6 +512,7 @@ def test_the_population_is_evaluated_once_per_period_not_once_per_learner(tmp_pa
     finally:
         s.close()
     assert sorted(learners) == ["b", "c", "main"] and min(learners.values()) >= 512
-    # The slowest learner passes 256 once, then the league reaches its target: two
-    # evaluations of the whole population (one per learner per period would be six).
-    assert len(steps) == 2
+    # One evaluation before any training (step 0), the slowest learner passes 256 once,
+    # then the league reaches its target: three evaluations of the whole population
+    # (one per learner per period would be six, plus the initial one).
+    assert len(steps) == 3 and steps[0] == 0

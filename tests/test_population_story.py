@@ -137,7 +137,7 @@ def test_three_learners_store_three_series(tmp_path):
         league.close()
     # One population evaluation per period for the whole population, not one per learner.
     assert [e.step for e in evaluations] == sorted({e.step for e in evaluations})
-    assert len(evaluations) == 2  # at 256 steps each (one period) and at the target
+    assert len(evaluations) == 3  # before training, at 256 steps each (one period), at the target
     data = load_report_data(tmp_path / "three.db")
     series = {p.series for p in data.gaps}
     assert series == {"main", "exploiter", "league_exploiter", "meta-Nash mixture"}

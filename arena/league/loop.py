@@ -326,6 +326,15 @@ class League:
             # The initial weights join the pool before any training (a fixed
             # baseline, and the first opponent of this very round).
             evicted += self._freeze(slot, self.total_steps(), seed, new_members, files, match_rows)
+        evaluations: list[tuple[int, str, dict]] = []
+        record = None
+        if self.total_steps() == 0 and self.cfg.evaluation.every_steps > 0:
+            # The league's first round: the population before any training, so each
+            # learner's exploitability series starts where its weights started.
+            self._phase_evaluating()
+            record = self._evaluate(0, seed)
+            evaluations += [(0, "league", record.to_json())]
+            evaluations += [(0, "nash_gap", g) for g in record.gap_rows()]
         ids, probs, solver_notes = self.opponent_distribution(slot)
         opponents = [int(i) for i in ids if int(i) != slot.member.id]
         index = {slot.member.id: 0} | {mid: k + 1 for k, mid in enumerate(opponents)}
@@ -376,17 +385,11 @@ class League:
             slot.last_reset_step = slot.step
             slot.resets += 1
 
-        evaluations, record = [], None
         if self._evaluation_due(slowest):
-            if self.on_phase is not None:
-                n = len([m for m in self.pool.active() if m.kind != LEARNER])
-                self.on_phase(
-                    f"evaluating the population ({n} frozen, {len(self.slots)} learner"
-                    f"{'s' if len(self.slots) != 1 else ''})"
-                )
+            self._phase_evaluating()
             record = self._evaluate(step, seed)
-            evaluations = [("league", record.to_json())]
-            evaluations += [("nash_gap", g) for g in record.gap_rows()]
+            evaluations += [(step, "league", record.to_json())]
+            evaluations += [(step, "nash_gap", g) for g in record.gap_rows()]
             slot.last_eval_step = slot.step
         _crash_point("files", slot.round)
         for _, seats, rets, _, _ in match_rows:
@@ -402,8 +405,8 @@ class League:
                 self.store.set_active(mem.id, False)
             for st, seats, rets, sd, tag in match_rows:
                 self.store.add_match(st, seats, rets, sd, tag)
-            for kind, payload in evaluations:
-                self.store.add_evaluation(step, kind, payload)
+            for at, kind, payload in evaluations:
+                self.store.add_evaluation(at, kind, payload)
             if solver_notes:  # matchmaking's meta-solver fell back: say so in the store
                 self.store.add_evaluation(
                     step,
@@ -515,6 +518,14 @@ class League:
         if self._target is not None and slowest >= self._target:
             return slowest_before < self._target
         return slowest // every > slowest_before // every
+
+    def _phase_evaluating(self) -> None:
+        if self.on_phase is not None:
+            n = len([m for m in self.pool.active() if m.kind != LEARNER])
+            self.on_phase(
+                f"evaluating the population ({n} frozen, {len(self.slots)} learner"
+                f"{'s' if len(self.slots) != 1 else ''})"
+            )
 
     def _evaluate(self, step: int, seed: int) -> PopulationEvaluation:
         """The population evaluation (frozen meta-game, learners beside it) and its gaps, to store."""
