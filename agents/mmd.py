@@ -36,7 +36,9 @@ steps. Magnets (``config.magnet``):
 
 * ``"uniform"``: uniform over the legal actions (entropy regularization);
 * ``"average"``: a network holding a Polyak average of the actor's weights
-  (rate ``magnet_ema`` per update), a slowly moving magnet;
+  (rate ``magnet_ema`` per update, on the step-size schedule: the magnet trails the
+  iterate at a fixed ratio to the actor's step, so the damping it gives does not fade
+  as the step decays), a slowly moving magnet;
 * ``"policy"``: any :class:`agents.base.Policy` handed to :meth:`MMD.set_magnet`
   (a league passes the meta-Nash mixture of its frozen members); its
   ``act(..., explore=False).probs`` on the training rows are the magnet.
