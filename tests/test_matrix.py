@@ -37,6 +37,7 @@ EXPECTED_KIND = {
     "nonmonotonic": "cooperative",
     "positive_control": "cooperative",
     "three_player_matching_pennies": "general_sum",
+    "volunteers_dilemma": "general_sum",
     "iterated_prisoners_dilemma": "general_sum",
     "two_step": "cooperative",
 }
