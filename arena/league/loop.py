@@ -540,11 +540,11 @@ class League:
             evaluations += [(step, "league", record.to_json())]
             evaluations += [(step, "nash_gap", g) for g in record.gap_rows()]
             slot.last_eval_step = slot.step
-        _crash_point("files", slot.round)
+        _crash_point("files", slot.round, slot.name)
         for _, seats, rets, _, _ in match_rows:
             self._rate(seats, rets)
         ckpt = self._write_learner(slot)
-        _crash_point("checkpoint", slot.round)
+        _crash_point("checkpoint", slot.round, slot.name)
         with self.store.batch():
             for mem in new_members:
                 self.store.add_member(mem)
@@ -564,7 +564,7 @@ class League:
                     "fallback",
                     {"where": f"matchmaking of {slot.name}", "notes": solver_notes},
                 )
-            _crash_point("transaction", slot.round)
+            _crash_point("transaction", slot.round, slot.name)
             if self.competitive:
                 self.store.add_ratings(step, "elo", self.ratings("elo"))
                 self.store.add_ratings(step, "melo", self.ratings("melo"))
@@ -1076,9 +1076,10 @@ class _stop_on_signals:
 _SIGNALLED: set[str] = set()
 
 
-def _crash_point(phase: str, round_index: int) -> None:
+def _crash_point(phase: str, round_index: int, learner: str | None = None) -> None:
     """Test hooks: ``ARENA_KILL_AT=phase:round[,...]`` SIGKILLs this process there,
     ``ARENA_SIGTERM_AT`` sends it SIGTERM, ``ARENA_HANG_AT`` never returns.
+    ``ARENA_KILL_AT=phase:round:LEARNER`` kills it only in that learner's round.
 
     The crash-safety test uses it to kill a league at chosen points (inside a
     round, after snapshot files, after the learner checkpoint, inside the
@@ -1086,7 +1087,7 @@ def _crash_point(phase: str, round_index: int) -> None:
     """
     point = f"{phase}:{round_index}"
     spec = os.environ.get("ARENA_KILL_AT")
-    if spec and point in spec.split(","):
+    if spec and (point in spec.split(",") or f"{point}:{learner}" in spec.split(",")):
         os.kill(os.getpid(), signal.SIGKILL)
     spec = os.environ.get("ARENA_SIGTERM_AT")  # a polite stop arriving mid-round, once
     if spec and point in spec.split(",") and point not in _SIGNALLED:
