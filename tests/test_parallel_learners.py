@@ -144,9 +144,7 @@ def test_a_killed_worker_costs_only_its_round(tmp_path, serial_league, monkeypat
 
 
 @pytest.mark.slow
-def test_a_league_killed_between_two_commits_of_a_generation_resumes_it(
-    tmp_path, serial_league
-):
+def test_a_league_killed_between_two_commits_of_a_generation_resumes_it(tmp_path, serial_league):
     """Killed after the main agent committed its round 2 and before the main exploiter
     (who played the main agent's weights of the start of that generation) committed."""
     cfg = write_config(tmp_path)
