@@ -35,7 +35,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -252,17 +252,23 @@ def _game(spec: str) -> Game:
     return game
 
 
-def _policy(spec: PolicySpec, info, device: str, worker: bool = True):
+def one_thread() -> None:
+    """One torch thread in this worker (one core per worker)."""
     global _threads_set
+    if not _threads_set:
+        import torch
+
+        torch.set_num_threads(1)
+        _threads_set = True
+
+
+def _policy(spec: PolicySpec, info, device: str, worker: bool = True):
     pol = _policies.get(spec.key)
     if pol is not None:
         _policies.move_to_end(spec.key)
         return pol
-    if worker and spec.algorithm != "random" and not _threads_set:
-        import torch
-
-        torch.set_num_threads(1)  # one core per worker
-        _threads_set = True
+    if worker and spec.algorithm != "random":
+        one_thread()
     pol = _policies[spec.key] = spec.build(info, device)
     while len(_policies) > _POLICY_CACHE:
         _policies.popitem(last=False)
@@ -313,6 +319,11 @@ class Backend(Protocol):
 
     def play(self, game: Game, game_spec: str, matches: Sequence[Match]) -> list[MatchResult]: ...
 
+    def run(self, fn: Callable, tasks: Sequence) -> list:
+        """``[fn(task, attempt) for task in tasks]``, on the workers; ``fn`` is a
+        module-level function of plain data (e.g. :func:`arena.league.rounds.run_task`)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -338,11 +349,17 @@ class SerialBackend:
             results.append(play_chunk(game, pols, chunk))
         return merge(matches, chunks, results)
 
+    def run(self, fn: Callable, tasks: Sequence) -> list:
+        return [fn(t, 0) for t in tasks]
+
     def close(self) -> None:
         pass
 
 
-_PRELOAD = ["arena.backends", "agents.registry", "torch"]
+MAX_RESTARTS = 3
+"""Restarts of a broken process pool (a worker died) before a backend gives up."""
+
+_PRELOAD = ["arena.backends", "arena.league.rounds", "agents.registry", "torch"]
 """What the forkserver imports once, so forked workers start without importing torch again."""
 
 
@@ -378,6 +395,8 @@ class ProcessBackend:
         self.device = device
         self.context = context
         self._pool = None
+        self.restarts = 0
+        """How many times a broken pool was restarted (a worker died)."""
 
     def _executor(self):
         if self._pool is None:
@@ -393,10 +412,61 @@ class ProcessBackend:
     def play(self, game: Game, game_spec: str, matches: Sequence[Match]) -> list[MatchResult]:
         specs = [_specs(m, self.name) for m in matches]
         chunks = split(matches, self.chunk_games)
-        pool = self._executor()
         spec = portable_spec(game_spec)
-        futures = [pool.submit(worker_task, spec, c, self.device, *specs[c.match]) for c in chunks]
-        return merge(matches, chunks, [_result(f.result()) for f in futures])
+        calls = [(worker_task, (spec, c, self.device, *specs[c.match])) for c in chunks]
+        return merge(matches, chunks, [_result(r) for r in self._map(calls)])
+
+    def run(self, fn: Callable, tasks: Sequence) -> list:
+        return self._map([(fn, (t,)) for t in tasks], attempt=True)
+
+    def _map(self, calls: Sequence[tuple[Callable, tuple]], attempt: bool = False) -> list:
+        """Every call's result, in order. A worker that dies (SIGKILL, out of memory)
+        breaks the pool: it is restarted and the calls without a result are sent
+        again (tasks are pure functions of their data, so a retry replays them),
+        at most :data:`MAX_RESTARTS` times. ``attempt``: pass the try number last."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        results: list = [None] * len(calls)
+        todo = list(range(len(calls)))
+        for tries in range(MAX_RESTARTS + 1):
+            pool = self._executor()
+            try:
+                futures = {
+                    i: pool.submit(calls[i][0], *calls[i][1], *((tries,) if attempt else ()))
+                    for i in todo
+                }
+                left = []
+                broken = False
+                for i in todo:
+                    try:
+                        results[i] = futures[i].result()
+                    except BrokenProcessPool:
+                        broken = True
+                        left.append(i)
+            except BrokenProcessPool:  # broke while submitting
+                broken, left = True, [i for i in todo if results[i] is None]
+            except BaseException:  # a stop abort or an error: no worker outlives it
+                self.terminate()
+                raise
+            if not broken:
+                return results
+            self.restarts += 1
+            self.terminate()
+            todo = left
+        raise BackendError(
+            f"the process pool broke {MAX_RESTARTS + 1} times in a row (a worker killed: "
+            f"out of memory?); run with fewer --workers or --backend serial"
+        )
+
+    def terminate(self) -> None:
+        """Stop the pool now: kill its workers (an abort or a broken pool)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            if proc.is_alive():
+                proc.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -438,6 +508,7 @@ class RayBackend:
             self._owner = True
         self.workers = int(ray.cluster_resources().get("CPU", 1))
         self._task = ray.remote(num_cpus=1)(worker_task)
+        self._remotes: dict[Callable, Any] = {}
 
     def play(self, game: Game, game_spec: str, matches: Sequence[Match]) -> list[MatchResult]:
         ray = self._ray
@@ -454,6 +525,13 @@ class RayBackend:
             for c in chunks
         ]
         return merge(matches, chunks, [_result(r) for r in ray.get(futures)])
+
+    def run(self, fn: Callable, tasks: Sequence) -> list:
+        # Ray retries a task whose worker died (max_retries) with the same arguments.
+        remote = self._remotes.get(fn)
+        if remote is None:
+            remote = self._remotes[fn] = self._ray.remote(num_cpus=1, max_retries=MAX_RESTARTS)(fn)
+        return self._ray.get([remote.remote(t, 0) for t in tasks])
 
     def close(self) -> None:
         if self._owner and self._ray.is_initialized():

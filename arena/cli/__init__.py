@@ -285,7 +285,12 @@ def _add_league_parsers(sub) -> None:
         "--steps", type=int, default=None, help="stop after this many learner steps in total"
     )
     r.add_argument("--minutes", type=float, default=None, help="stop after this many minutes")
-    r.add_argument("--workers", type=int, default=1, help="evaluation worker processes")
+    r.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes: learners' rounds side by side, and evaluation matches",
+    )
     r.add_argument("--backend", choices=["serial", "process", "ray"], default="serial")
     r.add_argument("--address", default=None, help="Ray cluster address")
     r.add_argument("--quiet", action="store_true", help="no progress output")

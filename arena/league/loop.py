@@ -24,6 +24,7 @@ members are compared by cross-play (each member with each member as partners).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import json
@@ -36,7 +37,15 @@ from pathlib import Path
 import numpy as np
 
 import games
-from arena.backends import RANDOM, Backend, Match, PolicySpec, SerialBackend, policy_spec
+from arena.backends import (
+    RANDOM,
+    Backend,
+    Match,
+    PolicySpec,
+    SerialBackend,
+    policy_spec,
+    portable_spec,
+)
 from arena.evaluation.exact_payoffs import ExactPayoffCache
 from arena.evaluation.population import GapSettings, evaluate_population
 from arena.evaluation.record import PopulationEvaluation, PopulationFormatError
@@ -47,7 +56,8 @@ from arena.league.members import (
     reference_table_bytes,
     write_reference_table,
 )
-from arena.rollout import Collector, Episode
+from arena.league.rounds import RoundTask, matchup, play_round, run_task
+from arena.rollout import Episode
 from leagues import matchmaking as mm
 from leagues.config import ConfigError, LeagueConfig, config_to_dict, load_config
 from leagues.pool import LEARNER, MAIN, REFERENCE, SNAPSHOT, Member, Pool, reset_due, snapshot_due
@@ -96,6 +106,48 @@ class RoundReport:
     """The learner's score in this round's training games against other members (None: none)."""
     evaluated: bool = False
     """Whether this round stored a population evaluation (``League.record`` is new)."""
+
+
+GENERATION = "generation"
+"""Evaluation kind of a generation's plan (stored with its first commit; see :meth:`League.run`)."""
+
+
+@dataclasses.dataclass
+class _Rows:
+    """Rows a round commits besides its learner's state (members, snapshot files,
+    evicted members, match rows), gathered as the round goes."""
+
+    new_members: list[Member] = dataclasses.field(default_factory=list)
+    files: list[tuple[int, str, int]] = dataclasses.field(default_factory=list)
+    evicted: list[Member] = dataclasses.field(default_factory=list)
+    match_rows: list[tuple] = dataclasses.field(default_factory=list)
+    evaluations: list[tuple[int, str, dict]] = dataclasses.field(default_factory=list)
+    """``(step, kind, payload)`` evaluation rows."""
+    record: PopulationEvaluation | None = None
+    """The population evaluation among ``evaluations`` (what ``League.record`` becomes)."""
+
+
+@dataclasses.dataclass
+class RoundPlan:
+    """Whom one round of a learner plays: drawn by the coordinator before the round."""
+
+    slot: LearnerSlot
+    seed: int
+    ids: np.ndarray
+    """Member ids of the opponent distribution (the learner itself: self-play)."""
+    probs: np.ndarray
+    notes: list[str]
+    """Matchmaking's solver fallbacks (stored with the round)."""
+    live: dict[int, bytes] | None = None
+    """Learner opponents' policy weights at the start of the generation (None: live)."""
+
+    @property
+    def opponents(self) -> list[int]:
+        """Member ids at policy index 1, 2, ... (the learner is index 0)."""
+        return [int(i) for i in self.ids if int(i) != self.slot.member.id]
+
+    def index(self) -> dict[int, int]:
+        return {self.slot.member.id: 0} | {mid: k + 1 for k, mid in enumerate(self.opponents)}
 
 
 def round_seed(seed: int, learner_index: int, round_index: int) -> int:
@@ -231,10 +283,10 @@ class League:
             for member_id, rel in tables:
                 self.store.add_snapshot(member_id, rel, 0)
 
-    def _new_learner(self, lc, seed: int):
+    def _learner_overrides(self, lc) -> dict:
         import dataclasses as dc
 
-        from agents.registry import learner_class, make_learner
+        from agents.registry import learner_class
 
         overrides = dict(lc.config)
         fields = {f.name for f in dc.fields(learner_class(lc.algorithm)[1])}
@@ -242,6 +294,12 @@ class League:
             # A league checkpoints its learners every round: keeping replay
             # buffers in them makes a resumed league identical to an uninterrupted one.
             overrides.setdefault("save_buffer", True)
+        return overrides
+
+    def _new_learner(self, lc, seed: int):
+        from agents.registry import make_learner
+
+        overrides = self._learner_overrides(lc)
         return make_learner(lc.algorithm, self.info, seed=seed, device=self.device, **overrides)
 
     def _make_slot(self, index: int, lc) -> LearnerSlot:
@@ -298,64 +356,155 @@ class League:
         raise ValueError(system)
 
     # ------------------------------------------------------------ one round
-    def _matchup(
-        self, slot: LearnerSlot, ids: np.ndarray, probs: np.ndarray, index: dict[int, int]
-    ):
-        p = self.info.num_players
+    def _round_seed(self, slot: LearnerSlot) -> int:
+        return round_seed(self.cfg.league.seed, slot.index, slot.round)
 
-        def draw(rng: np.random.Generator):
-            opp = int(ids[rng.choice(len(ids), p=probs)])
-            if self.cooperative or opp == slot.member.id:
-                return np.zeros(p, np.int64), opp
-            seats = np.full(p, index[opp], np.int64)
-            seats[rng.integers(p)] = 0
-            return seats, opp
+    def _open_round(self, slot: LearnerSlot, rows: _Rows) -> None:
+        """Before a learner's first round its initial weights join the pool (a fixed
+        baseline, and the first opponent of that very round); their rows go to ``rows``."""
+        if slot.last_snapshot_step is not None:
+            return
+        mine = [m for m in self.pool.members if m.kind == SNAPSHOT and m.parent == slot.member.id]
+        if mine:  # committed with an earlier learner's round of this generation (a resume)
+            slot.last_snapshot_step = mine[0].step
+            return
+        rows.evicted += self._freeze(
+            slot,
+            self.total_steps(),
+            self._round_seed(slot),
+            rows.new_members,
+            rows.files,
+            rows.match_rows,
+        )
 
-        return draw
+    def _open_league(self, rows: _Rows, seed: int) -> None:
+        """The league's first round: the population before any training, so each
+        learner's exploitability series starts where its weights started."""
+        if self.total_steps() == 0 and self.cfg.evaluation.every_steps > 0:
+            self._phase_evaluating()
+            rows.record = self._evaluate(0, seed)
+            rows.evaluations += [(0, "league", rows.record.to_json())]
+            rows.evaluations += [(0, "nash_gap", g) for g in rows.record.gap_rows()]
+
+    def _plan(self, slot: LearnerSlot, live: dict[int, bytes] | None = None) -> RoundPlan:
+        """Whom ``slot``'s round draws (from the pool as it is now), and with what odds."""
+        ids, probs, notes = self.opponent_distribution(slot)
+        return RoundPlan(slot, self._round_seed(slot), ids, probs, notes, live)
+
+    def _opponents_here(self, plan: RoundPlan) -> list:
+        """The opponents' policies in this process: frozen members as cached; learners
+        at their weights of the start of the generation (``plan.live``), else live."""
+        out = []
+        for mid in plan.opponents:
+            if plan.live is not None and mid in plan.live:
+                out.append(self._live_spec(mid, plan.live[mid]).build(self.info, self.device))
+            else:
+                out.append(self.policy(mid))
+        return out
+
+    def _live_spec(self, member_id: int, weights: bytes) -> PolicySpec:
+        m = self.pool.get(member_id)
+        return PolicySpec(m.algorithm, dict(self._learner_cfgs[m.name].config), weights)
+
+    def _play_here(self, plan: RoundPlan) -> tuple[int, list[Episode], dict]:
+        """The round's collect/learn loop in this process, on the live learner."""
+        slot, cfg = plan.slot, self.cfg
+        draw = matchup(
+            plan.ids,
+            plan.probs,
+            plan.index(),
+            slot.member.id,
+            self.info.num_players,
+            self.cooperative,
+        )
+        return play_round(
+            self.game,
+            slot.learner,
+            self._opponents_here(plan),
+            draw,
+            cfg.league.batch,
+            plan.seed,
+            getattr(cfg.league, "round_steps", 4096),
+            cfg.league.rollout_len,
+            lambda: _crash_point("collect", slot.round),
+        )
+
+    def _task(self, plan: RoundPlan) -> RoundTask:
+        """The round as plain data for a worker (the learner's last committed state)."""
+        from agents.checkpoint import tensors_to_bytes
+
+        slot, cfg = plan.slot, self.cfg
+        lc = self._learner_cfgs[slot.name]
+        opponents = []
+        for mid in plan.opponents:
+            if plan.live is not None and mid in plan.live:
+                opponents.append(self._live_spec(mid, plan.live[mid]))
+            else:
+                opponents.append(self.spec(mid))
+        return RoundTask(
+            portable_spec(cfg.league.game),
+            lc.algorithm,
+            self._learner_overrides(lc),
+            tensors_to_bytes(slot.learner.state_dict()),
+            tuple(opponents),
+            tuple(int(i) for i in plan.ids),
+            tuple(float(x) for x in plan.probs),
+            tuple(plan.index().items()),
+            slot.member.id,
+            self.cooperative,
+            cfg.league.batch,
+            plan.seed,
+            getattr(cfg.league, "round_steps", 4096),
+            cfg.league.rollout_len,
+            slot.round,
+            self.device,
+            os.environ.get("ARENA_WORKER_KILL_AT"),
+        )
+
+    def _portable(self, slot: LearnerSlot) -> bool:
+        """Whether the learner's ``state_dict()`` holds all of it, so a worker can train
+        it (MADDPG keeps its replay buffer out: it trains here, in the coordinator)."""
+        if not hasattr(slot.learner, "buffer"):
+            return True
+        return bool(getattr(getattr(slot.learner, "config", None), "save_buffer", False))
 
     def run_round(self, slot: LearnerSlot) -> RoundReport:
         """Play, learn, snapshot, evaluate and commit one round of ``slot``."""
         t0 = time.monotonic()
-        cfg, lc = self.cfg, self._learner_cfgs[slot.name]
-        seed = round_seed(cfg.league.seed, slot.index, slot.round)
-        new_members: list[Member] = []
-        files: list[tuple[int, str, int]] = []
-        evicted: list[Member] = []
-        match_rows: list[tuple] = []
-        if slot.last_snapshot_step is None:
-            # The initial weights join the pool before any training (a fixed
-            # baseline, and the first opponent of this very round).
-            evicted += self._freeze(slot, self.total_steps(), seed, new_members, files, match_rows)
-        evaluations: list[tuple[int, str, dict]] = []
-        record = None
-        if self.total_steps() == 0 and self.cfg.evaluation.every_steps > 0:
-            # The league's first round: the population before any training, so each
-            # learner's exploitability series starts where its weights started.
-            self._phase_evaluating()
-            record = self._evaluate(0, seed)
-            evaluations += [(0, "league", record.to_json())]
-            evaluations += [(0, "nash_gap", g) for g in record.gap_rows()]
-        ids, probs, solver_notes = self.opponent_distribution(slot)
-        opponents = [int(i) for i in ids if int(i) != slot.member.id]
-        index = {slot.member.id: 0} | {mid: k + 1 for k, mid in enumerate(opponents)}
-        policies = [slot.learner] + [self.policy(mid) for mid in opponents]
-        collector = Collector(
-            self.game, policies, self._matchup(slot, ids, probs, index), cfg.league.batch, seed
+        opening = _Rows()
+        self._open_round(slot, opening)
+        self._open_league(opening, self._round_seed(slot))
+        plan = self._plan(slot)
+        return self._finish_round(plan, self._play_here(plan), t0, opening)
+
+    def _finish_round(
+        self,
+        plan: RoundPlan,
+        played: tuple[int, list[Episode], dict],
+        t0: float,
+        opening: _Rows | None = None,
+        plan_row: dict | None = None,
+    ) -> RoundReport:
+        """Snapshot, reset, evaluate and commit a played round in one transaction.
+
+        ``opening``: rows of the generation's initial snapshots, committed with
+        its first round; ``plan_row``: the generation's plan, likewise (see :meth:`run`).
+        """
+        cfg, slot = self.cfg, plan.slot
+        lc = self._learner_cfgs[slot.name]
+        seed, opponents, solver_notes = plan.seed, plan.opponents, plan.notes
+        rows = opening if opening is not None else _Rows()
+        new_members, files, evicted, match_rows = (
+            rows.new_members,
+            rows.files,
+            rows.evicted,
+            rows.match_rows,
         )
-        episodes: list[Episode] = []
-        metrics: dict = {}
-        round_steps = getattr(cfg.league, "round_steps", 4096)
-        while collector.total_steps < round_steps:
-            rollout, eps = collector.collect(cfg.league.rollout_len)
-            metrics = slot.learner.learn(rollout)
-            episodes += eps
-            _crash_point("collect", slot.round)
-        while not collector.all_done:
-            rollout, eps = collector.collect(cfg.league.rollout_len, reset_finished=False)
-            metrics = slot.learner.learn(rollout)
-            episodes += eps
+        evaluations: list[tuple[int, str, dict]] = list(rows.evaluations)
+        record = rows.record
+        steps, episodes, metrics = played
         slowest = min(s.step for s in self.slots)  # the population's clock before this round
-        slot.step += collector.total_steps
+        slot.step += steps
         slot.round += 1
         step = self.total_steps()
 
@@ -391,11 +540,11 @@ class League:
             evaluations += [(step, "league", record.to_json())]
             evaluations += [(step, "nash_gap", g) for g in record.gap_rows()]
             slot.last_eval_step = slot.step
-        _crash_point("files", slot.round)
+        _crash_point("files", slot.round, slot.name)
         for _, seats, rets, _, _ in match_rows:
             self._rate(seats, rets)
         ckpt = self._write_learner(slot)
-        _crash_point("checkpoint", slot.round)
+        _crash_point("checkpoint", slot.round, slot.name)
         with self.store.batch():
             for mem in new_members:
                 self.store.add_member(mem)
@@ -407,13 +556,15 @@ class League:
                 self.store.add_match(st, seats, rets, sd, tag)
             for at, kind, payload in evaluations:
                 self.store.add_evaluation(at, kind, payload)
+            if plan_row is not None:  # whom the rest of this generation plays, for a resume
+                self.store.add_evaluation(step, GENERATION, plan_row)
             if solver_notes:  # matchmaking's meta-solver fell back: say so in the store
                 self.store.add_evaluation(
                     step,
                     "fallback",
                     {"where": f"matchmaking of {slot.name}", "notes": solver_notes},
                 )
-            _crash_point("transaction", slot.round)
+            _crash_point("transaction", slot.round, slot.name)
             if self.competitive:
                 self.store.add_ratings(step, "elo", self.ratings("elo"))
                 self.store.add_ratings(step, "melo", self.ratings("melo"))
@@ -590,7 +741,11 @@ class League:
         :class:`arena.backends.PolicySpec` (algorithm, config, weights) for workers."""
         if not self.backend.remote:
             return self.policy(member_id)
+        return self.spec(member_id)
 
+    def spec(self, member_id: int) -> PolicySpec:
+        """A member's policy as plain data (:class:`arena.backends.PolicySpec`), cached for
+        frozen members; a learner's is of its live weights, a new spec each time."""
         m = self.pool.get(member_id)
         if m.kind == LEARNER:  # live weights: a new spec each time
             slot = next(s for s in self.slots if s.member.id == member_id)
@@ -703,22 +858,145 @@ class League:
         target = self.target_steps(steps)
         self._target = target
         deadline = None if minutes is None else time.monotonic() + 60.0 * minutes
+
+        def more() -> bool:
+            return not self.stop_requested and (deadline is None or time.monotonic() < deadline)
+
         with _stop_on_signals(self) as stopper:
-            while not self.stop_requested:
+            while more():
                 todo = [s for s in self.slots if s.step < target]
                 if not todo:
                     break
-                if deadline is not None and time.monotonic() >= deadline:
-                    break
-                slot = min(todo, key=lambda s: (s.step, s.index))
+                # A generation: every learner short of the target plays one round. Learners
+                # that already played this one (a resume) have a higher round index.
+                first = min(s.round for s in todo)
+                generation = [s for s in todo if s.round == first]
                 try:
-                    with stopper.round():
-                        report = self.run_round(slot)
+                    self._run_generation(generation, stopper, on_round, more)
                 except RoundAborted:
                     self.aborted = True
                     break
+
+    def _run_generation(self, gen: list[LearnerSlot], stopper, on_round, more) -> None:
+        """One round of each learner in ``gen`` (in learner order), on the backend.
+
+        Every round's opponents are drawn from the pool as it was at the start of
+        the generation (learner opponents at their weights then), so the rounds are
+        independent: workers play them side by side, and the coordinator commits
+        them in learner order, each in its own transaction as a lone round does.
+        The first commit also records the generation's plan (an evaluation row of
+        kind ``generation``: each round's opponent distribution, and the learner
+        opponents' weights), so that a league killed between two commits of a
+        generation resumes it with the same draws.
+        """
+        stored = self._stored_plan(gen[0].round, gen)
+        if len(gen) == 1 and stored is None:  # a lone round, exactly as it always ran
+            with stopper.round():
+                report = self.run_round(gen[0])
+            if on_round is not None:
+                on_round(report)
+            return
+        t0 = time.monotonic()
+        opening = _Rows()
+        for slot in gen:
+            self._open_round(slot, opening)
+        self._open_league(opening, self._round_seed(gen[0]))
+        if stored is not None:
+            live = stored["live"]
+            plans = [
+                RoundPlan(
+                    s,
+                    self._round_seed(s),
+                    np.asarray(stored["rounds"][s.name]["ids"], np.int64),
+                    np.asarray(stored["rounds"][s.name]["probs"], np.float64),
+                    list(stored["rounds"][s.name]["notes"]),
+                    live,
+                )
+                for s in gen
+            ]
+            plan_row = None
+        else:
+            from agents.checkpoint import tensors_to_bytes
+
+            plans = [self._plan(s) for s in gen]
+            learners = {s.member.id: s for s in self.slots}
+            live = {
+                mid: tensors_to_bytes(learners[mid].learner.policy_state_dict())
+                for p in plans
+                for mid in p.opponents
+                if mid in learners
+            }
+            for p in plans:
+                p.live = live
+            plan_row = {
+                "generation": gen[0].round,
+                "rounds": {
+                    p.slot.name: {
+                        "ids": [int(i) for i in p.ids],
+                        "probs": [float(x) for x in p.probs],
+                        "notes": list(p.notes),
+                    }
+                    for p in plans
+                },
+                "live": {str(k): base64.b64encode(v).decode("ascii") for k, v in live.items()},
+            }
+        if not self.backend.remote:
+            for k, plan in enumerate(plans):
+                if k > 0 and not more():
+                    return  # the rest of the generation resumes from its stored plan
+                with stopper.round():
+                    report = self._finish_round(
+                        plan,
+                        self._play_here(plan),
+                        t0,
+                        opening if k == 0 else None,
+                        plan_row if k == 0 else None,
+                    )
                 if on_round is not None:
                     on_round(report)
+                t0 = time.monotonic()
+            return
+        from agents.checkpoint import tensors_from_bytes
+
+        with stopper.round():
+            remote = [p for p in plans if self._portable(p.slot)]
+            results = dict(
+                zip(
+                    [p.slot.name for p in remote],
+                    self.backend.run(run_task, [self._task(p) for p in remote]),
+                )
+            )
+            for k, plan in enumerate(plans):
+                res = results.get(plan.slot.name)
+                if res is None:  # trains here; nothing it reads changed since the plan
+                    played = self._play_here(plan)
+                else:
+                    plan.slot.learner.load_state_dict(
+                        tensors_from_bytes(res.state, f"learner {plan.slot.name} from a worker")
+                    )
+                    played = (res.steps, res.episodes, res.metrics)
+                report = self._finish_round(
+                    plan,
+                    played,
+                    t0,
+                    opening if k == 0 else None,
+                    plan_row if k == 0 else None,
+                )
+                if on_round is not None:
+                    on_round(report)
+
+    def _stored_plan(self, generation: int, gen: list[LearnerSlot]) -> dict | None:
+        """The stored plan of ``generation`` when a resume finds it begun (else None)."""
+        rows = self.store.evaluations(GENERATION)
+        if not rows:
+            return None
+        p = rows[-1].payload
+        if p.get("generation") != generation or not all(s.name in p["rounds"] for s in gen):
+            return None
+        return {
+            "rounds": p["rounds"],
+            "live": {int(k): base64.b64decode(v) for k, v in p["live"].items()},
+        }
 
     def learner_rating(self, name: str | None = None) -> float:
         slot = self.slots[0] if name is None else next(s for s in self.slots if s.name == name)
@@ -798,9 +1076,10 @@ class _stop_on_signals:
 _SIGNALLED: set[str] = set()
 
 
-def _crash_point(phase: str, round_index: int) -> None:
+def _crash_point(phase: str, round_index: int, learner: str | None = None) -> None:
     """Test hooks: ``ARENA_KILL_AT=phase:round[,...]`` SIGKILLs this process there,
     ``ARENA_SIGTERM_AT`` sends it SIGTERM, ``ARENA_HANG_AT`` never returns.
+    ``ARENA_KILL_AT=phase:round:LEARNER`` kills it only in that learner's round.
 
     The crash-safety test uses it to kill a league at chosen points (inside a
     round, after snapshot files, after the learner checkpoint, inside the
@@ -808,7 +1087,7 @@ def _crash_point(phase: str, round_index: int) -> None:
     """
     point = f"{phase}:{round_index}"
     spec = os.environ.get("ARENA_KILL_AT")
-    if spec and point in spec.split(","):
+    if spec and (point in spec.split(",") or f"{point}:{learner}" in spec.split(",")):
         os.kill(os.getpid(), signal.SIGKILL)
     spec = os.environ.get("ARENA_SIGTERM_AT")  # a polite stop arriving mid-round, once
     if spec and point in spec.split(",") and point not in _SIGNALLED:
