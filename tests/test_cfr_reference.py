@@ -260,6 +260,7 @@ def cfr_row(db: Path):
         return ref, s.snapshot(ref.id), s.resolve(s.snapshot(ref.id).path)
 
 
+@pytest.mark.slow
 def test_league_with_a_cfr_reference(tmp_path, monkeypatch, pool):
     cfg = league_config(tmp_path)
     assert load_config(cfg).references[1].policy == "cfr_plus(iterations=300)"

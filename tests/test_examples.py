@@ -25,6 +25,7 @@ def test_there_are_example_leagues():
     } <= set(LEAGUES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", LEAGUES)
 def test_example_league_runs_a_round(name, tmp_path):
     text = (EXAMPLES / name).read_text()
@@ -32,7 +33,14 @@ def test_example_league_runs_a_round(name, tmp_path):
     lines = []
     for line in text.splitlines():
         key = line.split("=")[0].strip()
-        if key in ("steps", "round_steps", "every_steps", "games_per_pair", "batch", "exploiter_seconds"):
+        if key in (
+            "steps",
+            "round_steps",
+            "every_steps",
+            "games_per_pair",
+            "batch",
+            "exploiter_seconds",
+        ):
             continue
         lines.append(line)
         if line.strip() == "[league]":

@@ -96,6 +96,7 @@ def test_other_seed_other_league(tmp_path):
 @pytest.mark.parametrize(
     "algorithm, game", [("mappo", "matrix:rock_paper_scissors"), ("iql", "tic_tac_toe")]
 )
+@pytest.mark.slow
 def test_resume_equals_uninterrupted(tmp_path, algorithm, game):
     cfg = write_config(tmp_path, game=game)
     cfg.write_text(cfg.read_text().replace('algorithm = "mappo"', f'algorithm = "{algorithm}"'))
@@ -140,6 +141,7 @@ def _files_of(folder: Path) -> dict[str, bytes]:
     }
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_loses_nothing_and_resumes_identically(tmp_path):
     """Killed at random points; between kills the league folder is moved, renamed
     and copied, and the run resumes from each new place (the copy last)."""
@@ -289,6 +291,7 @@ def test_modified_snapshot_file_is_named(tmp_path):
     assert Path(path).name in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_sigterm_stops_cleanly_after_the_round(tmp_path):
     cfg = write_config(tmp_path, steps=1536)
     db = tmp_path / "t.db"
@@ -339,6 +342,7 @@ def _committed(db: Path):
         s.close()
 
 
+@pytest.mark.slow
 def test_sigterm_in_a_phase_that_never_ends_drops_the_round_and_resumes_identically(tmp_path):
     cfg = write_config(tmp_path, steps=1536)
     db = tmp_path / "s.db"

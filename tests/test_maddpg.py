@@ -263,6 +263,7 @@ def test_continuous_agreement_finds_the_optimum():
     assert ret > -0.05  # optimum 0, uniform random -7/3
 
 
+@pytest.mark.slow
 def test_continuous_rendezvous_near_optimal():
     game = games.load("control:rendezvous")
     learner = MADDPG(game.info, MADDPGConfig(batch_size=128, replay_ratio=8.0), seed=0)

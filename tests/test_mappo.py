@@ -288,6 +288,7 @@ def test_bad_config_is_refused_with_the_field_named():
 # Learning
 
 
+@pytest.mark.slow
 def test_tiny_hanabi_reaches_the_optimum_10():
     """Sampled actions (the trained stochastic policy), 4000 evaluation games."""
     game = games.load("tiny_hanabi")

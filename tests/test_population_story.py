@@ -61,7 +61,9 @@ def _config(tmp_path, game="kuhn_poker", steps=768, learners=None, evaluation=""
     # [learner.config] applies to the last [[learner]]; give every learner the same config
     blocks = []
     for lr in learners:
-        blocks.append(lr + "[learner.config]\nhidden = [16]\nlearning_starts = 16\nbatch_size = 16\n")
+        blocks.append(
+            lr + "[learner.config]\nhidden = [16]\nlearning_starts = 16\nbatch_size = 16\n"
+        )
     text = BASE.format(game=game, steps=steps, learners="\n".join(blocks), evaluation=evaluation)
     text = text.replace(
         "\n[learner.config]\nhidden = [16]\nlearning_starts = 16\nbatch_size = 16\n\n[snapshots]",
@@ -196,6 +198,7 @@ def test_exploiter_method_stores_lower_bounds_labelled_as_such():
     assert {r["method"] for r in rows} == {"exploiter_lower_bound"}
 
 
+@pytest.mark.slow
 def test_deterministic_pairings_in_connect_four_are_exact_not_64_samples():
     """Two deterministic snapshots in a game without chance replay one game per seating:
     the population evaluation says so, and their entries carry no sampling error."""

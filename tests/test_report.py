@@ -100,7 +100,9 @@ def test_report_has_every_section_and_figure(tmp_path):
     assert (
         text.count("0.3333") >= 3 and "rock@1000 → scissors@3000 → paper@2000 → rock@1000" in text
     )
-    assert "lower bound (exploiter)" in text and "Lower bounds: NashConv of meta-Nash mixture" in text
+    assert (
+        "lower bound (exploiter)" in text and "Lower bounds: NashConv of meta-Nash mixture" in text
+    )
 
 
 def test_cooperative_report_adds_cross_play(tmp_path):

@@ -101,6 +101,7 @@ def test_tiny_budgets_shrink_the_commands(mf):
     ]
 
 
+@pytest.mark.slow
 def test_every_tutorial_command_runs_and_every_figure_is_drawn(mf, tmp_path):
     runs, figures = tmp_path / "runs", tmp_path / "figures"
     assert mf.main(["--tiny", "--runs", str(runs), "--figures", str(figures)]) == 0
