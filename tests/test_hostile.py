@@ -420,17 +420,23 @@ def test_hostile_input_is_one_line_and_exit_2(case, base_league, tmp_path, capsy
 
 
 def test_a_closed_pipe_ends_quietly():
-    """``arena games show chess | head -1``: no BrokenPipeError traceback."""
+    """``arena games show chess | head -1``: no BrokenPipeError traceback, exit 141.
+
+    The reader is gone before the first write (its end of the pipe is closed
+    before the command starts), so the write fails whatever the output's size."""
     import subprocess
     import sys
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "arena.cli", "games", "show", "chess"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    proc.stdout.readline()
-    proc.stdout.close()  # the reader leaves, as head does
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "arena.cli", "games", "show", "chess"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+        )
+    finally:
+        os.close(write_end)
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141
     assert err == "", err
