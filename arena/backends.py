@@ -23,9 +23,10 @@ league's workers rebuild only the policies that are new each round.
   are forked from a clean server process that imported torch, pyspiel and
   this module once (never from this process's live torch or pyspiel
   state); they start on first use and live until :meth:`close`.
-* :class:`RayBackend`: the same task as a Ray remote function; joins the
-  cluster at ``address`` or starts a local one (``include_dashboard=False``).
-  Ray is optional: ``pip install 'arena[ray]'``.
+* :class:`RayBackend`: the same calls on a pool of Ray actors (one CPU each,
+  spread over the cluster's nodes); joins the cluster at ``address`` or
+  starts a local one (``include_dashboard=False``). Ray is optional:
+  ``pip install 'arena[ray]'``.
 """
 
 from __future__ import annotations
@@ -474,8 +475,35 @@ class ProcessBackend:
             self._pool = None
 
 
+ACTOR_START_S = 120.0
+"""How long a new Ray worker actor may wait for a node with a free CPU before the backend gives up."""
+
+
+class _Worker:
+    """What a Ray actor runs: calls of module-level functions of plain data. The
+    actor's process keeps its loaded games and rebuilt policies between calls,
+    as a process-pool worker does."""
+
+    def call(self, fn: Callable, *args):
+        return fn(*args)
+
+    def node(self) -> str:
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
+
+
 class RayBackend:
-    """Ray tasks on the cluster at ``address`` (or a local one of ``workers`` CPUs).
+    """A pool of Ray actors (one CPU each) on the cluster at ``address``, or on a
+    local Ray runtime of ``workers`` CPUs.
+
+    Learners' rounds (:meth:`run`) and evaluation chunks (:meth:`play`) both go
+    to the actors, which are started on first use (spread over the cluster's
+    nodes) and live until :meth:`close`. An actor that dies (its process
+    SIGKILLed, ``ray.kill``, its node lost) is replaced, and the calls that had
+    no result are sent again with the next try number, at most
+    :data:`MAX_RESTARTS` times in a row; calls are pure functions of their data,
+    so a replay gives what the lost call would have.
 
     Joins a Ray runtime that is already initialised (and then leaves it
     running); otherwise starts or connects one and shuts it down in :meth:`close`.
@@ -504,11 +532,55 @@ class RayBackend:
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
             if address is None:
                 kwargs["num_cpus"] = workers or os.cpu_count() or 1
-            ray.init(address=address, **kwargs)
+            try:
+                ray.init(address=address, **kwargs)
+            except ConnectionError as e:
+                raise BackendError(
+                    f"--address {address}: no Ray cluster there ({str(e).splitlines()[0]}); "
+                    f"start one with 'ray start --head' or leave --address out"
+                ) from None
             self._owner = True
-        self.workers = int(ray.cluster_resources().get("CPU", 1))
-        self._task = ray.remote(num_cpus=1)(worker_task)
-        self._remotes: dict[Callable, Any] = {}
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.workers = min(workers, cpus) if workers else cpus
+        self._actor = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
+        self._actors: dict[bool, list] = {}  # CPU actors (False) and GPU actors (True)
+        self.restarts = 0
+        """How many times dead actors were replaced."""
+
+    def _pool(self, n: int, gpu: bool = False) -> list:
+        """At least ``min(n, workers)`` live actors (one CPU each; with ``gpu``, one GPU too)."""
+        actors = self._actors.setdefault(gpu, [])
+        if gpu and self._ray.cluster_resources().get("GPU", 0) < 1:
+            raise BackendError(
+                "a learner on CUDA needs a Ray node with a GPU and the cluster has none; "
+                "set its device to 'cpu' or add a GPU node (ray start --num-gpus 1)"
+            )
+        new = []
+        while len(actors) + len(new) < min(n, self.workers):
+            opts: dict[str, Any] = {"scheduling_strategy": "SPREAD"}
+            if gpu:
+                opts["num_gpus"] = 1
+            new.append(self._actor.options(**opts).remote())
+        if new:  # an actor holds its CPU while it lives: wait until each has one
+            ready, pending = self._ray.wait(
+                [a.node.remote() for a in new], num_returns=len(new), timeout=ACTOR_START_S
+            )
+            if pending:
+                for a in new:
+                    self._ray.kill(a)
+                what = "a GPU and a CPU" if gpu else "a free CPU"
+                raise BackendError(
+                    f"{len(pending)} of {len(new)} Ray worker actors found no node with {what} "
+                    f"in {ACTOR_START_S:.0f} s (other jobs hold the cluster's "
+                    f"{self.workers} CPUs?); free them or add nodes"
+                )
+            actors += new
+        return actors
+
+    def nodes(self) -> set[str]:
+        """The Ray node ids of the live actors (where the work ran)."""
+        actors = [a for pool in self._actors.values() for a in pool]
+        return set(self._ray.get([a.node.remote() for a in actors]))
 
     def play(self, game: Game, game_spec: str, matches: Sequence[Match]) -> list[MatchResult]:
         ray = self._ray
@@ -520,20 +592,80 @@ class RayBackend:
                     refs[s.key] = ray.put(s)  # once per policy, not once per chunk
         chunks = split(matches, self.chunk_games)
         spec = portable_spec(game_spec)
-        futures = [
-            self._task.remote(spec, c, self.device, *[refs[s.key] for s in specs[c.match]])
+        calls = [
+            (worker_task, (spec, c, self.device, *[refs[s.key] for s in specs[c.match]]))
             for c in chunks
         ]
-        return merge(matches, chunks, [_result(r) for r in ray.get(futures)])
+        return merge(matches, chunks, [_result(r) for r in self._map(calls)])
 
     def run(self, fn: Callable, tasks: Sequence) -> list:
-        # Ray retries a task whose worker died (max_retries) with the same arguments.
-        remote = self._remotes.get(fn)
-        if remote is None:
-            remote = self._remotes[fn] = self._ray.remote(num_cpus=1, max_retries=MAX_RESTARTS)(fn)
-        return self._ray.get([remote.remote(t, 0) for t in tasks])
+        """Tasks whose ``device`` is CUDA (a learner's round) go to actors with a GPU."""
+        gpu = [str(getattr(t, "device", "cpu")).startswith("cuda") for t in tasks]
+        if not any(gpu):
+            return self._map([(fn, (t,)) for t in tasks], attempt=True)
+        out: list = [None] * len(tasks)
+        for flag in (False, True):
+            idx = [i for i, g in enumerate(gpu) if g == flag]
+            if idx:
+                got = self._map([(fn, (tasks[i],)) for i in idx], attempt=True, gpu=flag)
+                for i, r in zip(idx, got):
+                    out[i] = r
+        return out
+
+    def _map(
+        self, calls: Sequence[tuple[Callable, tuple]], attempt: bool = False, gpu: bool = False
+    ) -> list:
+        """Every call's result, in order, over the actor pool (see the class docstring).
+        ``attempt``: pass the try number last; ``gpu``: on the actors with a GPU."""
+        from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
+
+        lost = (RayActorError, ActorDiedError, ActorUnavailableError)
+        ray = self._ray
+        results: list = [None] * len(calls)
+        todo = list(range(len(calls)))
+        for tries in range(MAX_RESTARTS + 1):
+            actors = self._pool(len(todo), gpu)
+            refs = []
+            for k, i in enumerate(todo):
+                fn, args = calls[i]
+                actor = actors[k % len(actors)]
+                refs.append(
+                    (i, actor, actor.call.remote(fn, *args, *((tries,) if attempt else ())))
+                )
+            left, dead = [], []
+            try:
+                for i, actor, ref in refs:
+                    try:
+                        results[i] = ray.get(ref)
+                    except lost:
+                        left.append(i)
+                        if actor not in dead:
+                            dead.append(actor)
+            except BaseException:  # a stop abort or an error: no call outlives it
+                for _, _, ref in refs:
+                    ray.cancel(ref, force=True)
+                self.terminate()
+                raise
+            if not left:
+                return results
+            self.restarts += 1
+            for actor in dead:
+                ray.kill(actor)
+                actors.remove(actor)
+            todo = left
+        raise BackendError(
+            f"Ray actors died {MAX_RESTARTS + 1} times in a row (killed, out of memory, "
+            f"or a node lost); run with fewer workers or --backend serial"
+        )
+
+    def terminate(self) -> None:
+        """Kill every actor now (an abort)."""
+        pools, self._actors = self._actors, {}
+        for a in [a for pool in pools.values() for a in pool]:
+            self._ray.kill(a)
 
     def close(self) -> None:
+        self.terminate()
         if self._owner and self._ray.is_initialized():
             self._ray.shutdown()
         self._owner = False

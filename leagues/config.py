@@ -63,7 +63,9 @@ class RunConfig:
     round_steps: int = 4096
     """Env steps per round, the unit of commit: a killed run loses at most the round in flight."""
     device: str = "cpu"
-    """Torch device of the learners: 'cpu', 'cuda', 'cuda:N' or 'mps'."""
+    """Torch device of the learners: 'cpu', 'cuda', 'cuda:N' or 'mps' (a learner's own ``device`` wins)."""
+    actor_device: str = "cpu"
+    """Torch device of the frozen policies: a round's opponents and the evaluation matches."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +84,8 @@ class LearnerConfig:
     """Exploiters only: reset the weights every this many learner steps (0: never)."""
     reset_to: str = "initial"
     """What an exploiter resets to: 'initial' (fresh weights) or the name of a main learner."""
+    device: str = ""
+    """This learner's torch device (its updates, and its own forward passes in rollouts); empty: league.device."""
     config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     """Hyperparameters of the algorithm's config dataclass ([learner.config]); the rest keep their defaults."""
 
@@ -485,10 +489,11 @@ def _check_value(value: Any, hint, section: str, key: str, path: str, where: str
 def _check_league(cfg: LeagueConfig, where: str, base: Path, check_game: bool) -> LeagueConfig:
     run = cfg.league
     _check_league_name(run.name, where)
-    try:  # imports torch only to check that a non-CPU device is there
-        check_device(run.device, available=check_game)
-    except DeviceError as e:
-        raise ConfigError(f"{where}: league.device: {e}") from None
+    for key in ("device", "actor_device"):
+        try:  # imports torch only to check that a non-CPU device is there
+            check_device(getattr(run, key), available=check_game)
+        except DeviceError as e:
+            raise ConfigError(f"{where}: league.{key}: {e}") from None
     game = run.game.strip()
     if not game:
         raise ConfigError(
@@ -540,6 +545,11 @@ def _check_league(cfg: LeagueConfig, where: str, base: Path, check_game: bool) -
             raise ConfigError(
                 f"{where}: {path}.reset_to: {lc.reset_to!r} is neither 'initial' nor a main learner; {_hint(lc.reset_to, known)}"
             )
+        if lc.device:
+            try:
+                check_device(lc.device, available=check_game)
+            except DeviceError as e:
+                raise ConfigError(f"{where}: {path}.device: {e}") from None
         _check_hyperparameters(lc, f"{path}.config", where)
         if info is not None:
             _check_learner_fits(lc, info, path, where)

@@ -163,6 +163,26 @@ def test_ray_equals_serial(ttt, ray_cluster):
     same(got, SerialBackend(chunk_games=40).play(game, TTT, matches_of(a, b, specs=True)))
 
 
+def test_a_ray_backend_that_finds_no_free_cpu_says_so(ttt, ray_cluster, monkeypatch):
+    """Actors hold their CPU while they live: a second backend on a cluster whose
+    CPUs the first one holds gets one line instead of waiting forever."""
+    import arena.backends as backends
+
+    game, a, b = ttt
+    first = RayBackend(chunk_games=40)
+    try:
+        first.play(game, TTT, matches_of(a, b, specs=True))  # two actors: both CPUs
+        monkeypatch.setattr(backends, "ACTOR_START_S", 2.0)
+        second = RayBackend(chunk_games=40)
+        try:
+            with pytest.raises(BackendError, match="found no node with a free CPU"):
+                second.play(game, TTT, matches_of(a, b, specs=True))
+        finally:
+            second.close()
+    finally:
+        first.close()
+
+
 def test_population_evaluation_on_the_pool(ttt, pool):
     game, a, b = ttt
     names, kinds = ["a", "b", "random"], ["snapshot", "learner", "reference"]
@@ -250,7 +270,10 @@ def test_league_tables_match_on_every_backend(tmp_path, pool, ray_cluster, monke
     assert ratings
     assert league_table(tmp_path, "process", pool) == serial
     ray_backend = RayBackend(chunk_games=40)
-    assert league_table(tmp_path, "ray", ray_backend) == serial
+    try:
+        assert league_table(tmp_path, "ray", ray_backend) == serial
+    finally:
+        ray_backend.close()  # its actors hold the session cluster's CPUs until then
     # The CLI's flags reach the league: --backend ray joins the session's cluster.
     cfg = tmp_path / "cli.toml"
     cfg.write_text(LEAGUE)

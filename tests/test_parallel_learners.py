@@ -163,3 +163,42 @@ def test_a_league_killed_between_two_commits_of_a_generation_resumes_it(tmp_path
     r = subprocess.run([*cmd, "--quiet", "--no-report"], env=env, capture_output=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert table(db) == serial_league
+
+
+# ---------------------------------------------------------------------------
+# Ray: the same league on a pool of Ray actors, and after an actor is lost.
+
+
+def ray_league(cfg, db, **kw):
+    from arena.backends import RayBackend
+
+    backend = RayBackend(**kw)
+    league = League.open(cfg, db, backend=backend)
+    try:
+        league.run()
+        return backend.restarts
+    finally:
+        league.close()
+        backend.close()
+
+
+@pytest.mark.slow
+def test_ray_actors_give_the_serial_league(tmp_path, serial_league, ray_cluster):
+    restarts = ray_league(write_config(tmp_path), tmp_path / "ray.db")
+    assert restarts == 0
+    names = ("members", "matches", "ratings", "snapshots (sha256)", "learner states", "evaluations")
+    for name, a, b in zip(names, serial_league, table(tmp_path / "ray.db")):
+        assert a == b, name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill", ["collect:1", "ray.kill:2"])
+def test_a_lost_ray_actor_costs_only_its_round(
+    tmp_path, serial_league, ray_cluster, monkeypatch, kill
+):
+    """The actor's process SIGKILLed in round 1, or ``ray.kill`` of the actor in
+    round 2: the actor is replaced, the round replayed, the league the same."""
+    monkeypatch.setenv("ARENA_WORKER_KILL_AT", kill)
+    restarts = ray_league(write_config(tmp_path), tmp_path / "killed.db")
+    assert restarts >= 1
+    assert table(tmp_path / "killed.db") == serial_league

@@ -172,6 +172,11 @@ class League:
         self._specs: dict[int, PolicySpec] = {}
         self.store = store
         self.device = device or cfg.league.device
+        """The learners' default device (a learner's own ``device`` key wins)."""
+        self.actor_device = cfg.league.actor_device
+        """Where frozen policies run: a round's opponents and the evaluation matches."""
+        if hasattr(self.backend, "device"):
+            self.backend.device = self.actor_device
         self.game = games.load(cfg.league.game)
         self.info = self.game.info
         self.kind = self.info.kind
@@ -300,7 +305,13 @@ class League:
         from agents.registry import make_learner
 
         overrides = self._learner_overrides(lc)
-        return make_learner(lc.algorithm, self.info, seed=seed, device=self.device, **overrides)
+        return make_learner(
+            lc.algorithm, self.info, seed=seed, device=self.learner_device(lc), **overrides
+        )
+
+    def learner_device(self, lc) -> str:
+        """The torch device of learner ``lc``: its own ``device``, else the league's."""
+        return getattr(lc, "device", "") or self.device
 
     def _make_slot(self, index: int, lc) -> LearnerSlot:
         member = self.pool.by_name(lc.name)
@@ -330,7 +341,7 @@ class League:
             return next(s.learner for s in self.slots if s.member.id == member_id)
         if member_id not in self._policies:
             self._policies[member_id] = member_policy(
-                self.store, m, self.info, self._learner_cfgs, self.device
+                self.store, m, self.info, self._learner_cfgs, self.actor_device
             )
         return self._policies[member_id]
 
@@ -397,7 +408,8 @@ class League:
         out = []
         for mid in plan.opponents:
             if plan.live is not None and mid in plan.live:
-                out.append(self._live_spec(mid, plan.live[mid]).build(self.info, self.device))
+                spec = self._live_spec(mid, plan.live[mid])
+                out.append(spec.build(self.info, self.actor_device))
             else:
                 out.append(self.policy(mid))
         return out
@@ -457,8 +469,9 @@ class League:
             getattr(cfg.league, "round_steps", 4096),
             cfg.league.rollout_len,
             slot.round,
-            self.device,
+            self.learner_device(lc),
             os.environ.get("ARENA_WORKER_KILL_AT"),
+            self.actor_device,
         )
 
     def _portable(self, slot: LearnerSlot) -> bool:

@@ -111,9 +111,11 @@ class RoundTask:
         round_steps: env steps before the drain.
         rollout_len: steps per rollout.
         round: the learner's round index (for the test hook).
-        device: torch device.
+        device: the learner's torch device.
         kill_at: test hook ``ARENA_WORKER_KILL_AT`` (``collect:ROUND,...``): a worker
-            SIGKILLs itself after its first rollout of that round, on the first try only.
+            SIGKILLs itself after its first rollout of that round, on the first try
+            only; ``ray.kill:ROUND`` instead has Ray kill the worker's actor there.
+        opponent_device: torch device of the opponents (the league's ``actor_device``).
     """
 
     game_spec: str
@@ -133,6 +135,7 @@ class RoundTask:
     round: int
     device: str = "cpu"
     kill_at: str | None = None
+    opponent_device: str = "cpu"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,15 +167,27 @@ def run_task(task: RoundTask, attempt: int = 0) -> RoundResult:
     game = backends._game(task.game_spec)
     info = game.info
     learner = build_learner(task.algorithm, info, task.config, task.state, task.device)
-    opponents = [backends._policy(s, info, task.device) for s in task.opponents]
+    opponents = [backends._policy(s, info, task.opponent_device) for s in task.opponents]
     draw = matchup(
         task.ids, task.probs, dict(task.index), task.learner_id, info.num_players, task.cooperative
     )
     hook = None
-    if task.kill_at and attempt == 0 and f"collect:{task.round}" in task.kill_at.split(","):
+    marks = task.kill_at.split(",") if task.kill_at and attempt == 0 else []
+    if f"collect:{task.round}" in marks:
 
         def hook():
             os.kill(os.getpid(), signal.SIGKILL)
+
+    elif f"ray.kill:{task.round}" in marks:
+
+        def hook():
+            import threading
+
+            import ray
+
+            ray.kill(ray.get_runtime_context().current_actor)
+            if not threading.Event().wait(120):  # ends when Ray kills this process
+                raise RuntimeError("ray.kill did not end this worker's actor in 120 s")
 
     steps, episodes, metrics = play_round(
         game,
