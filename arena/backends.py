@@ -577,6 +577,10 @@ class RayBackend:
             actors += new
         return actors
 
+    def actors(self) -> int:
+        """How many worker actors are alive."""
+        return sum(len(pool) for pool in self._actors.values())
+
     def nodes(self) -> set[str]:
         """The Ray node ids of the live actors (where the work ran)."""
         actors = [a for pool in self._actors.values() for a in pool]

@@ -82,6 +82,13 @@ def match_scores(
     for m in dict.fromkeys(int(s) for s in seats):
         vals = [float(r) for s, r in zip(seats, returns) if int(s) == m]
         mean[m] = sum(vals) / len(vals)
+    return pair_scores(mean, kind, reward_range)
+
+
+def pair_scores(
+    mean: Mapping[int, float], kind: str, reward_range: tuple[float, float] = (0.0, 1.0)
+) -> list[tuple[int, int, float]]:
+    """:func:`match_scores` from each member's mean return in the match (``{id: mean}``)."""
     out = []
     lo, hi = float(reward_range[0]), float(reward_range[1])
     for i in mean:
@@ -172,7 +179,8 @@ def elo_update(r_i: float, r_j: float, score_i: float, k: float = 16.0) -> tuple
     ``r_i += k (s_i - E_i)`` and ``r_j -= k (s_i - E_i)`` (Elo 1978); the sum of
     the two ratings is unchanged.
     """
-    delta = k * (score_i - float(elo_expected(r_i, r_j)))
+    # Scalars in plain floats (a league rates every episode): elo_expected's formula.
+    delta = k * (score_i - 1.0 / (1.0 + 10.0 ** ((float(r_j) - r_i) / ELO_SCALE)))
     return r_i + delta, r_j - delta
 
 
@@ -346,12 +354,19 @@ def melo_update(
     log-loss). Cyclic vectors must start away from 0 (a zero vector gets no
     gradient).
     """
-    c_i = np.asarray(c_i, np.float64)
-    c_j = np.asarray(c_j, np.float64)
-    om = omega(c_i.shape[-1] // 2)
-    delta = score_i - float(melo_expected(r_i, r_j, c_i, c_j))
-    new_ci = c_i + lr_cycle * delta * (om @ c_j)
-    new_cj = c_j - lr_cycle * delta * (om @ c_i)
+    # Plain floats (a league rates every episode): melo_expected's formula, and
+    # Omega c = (c_1, -c_0, c_3, -c_2, ...) written out.
+    ci = np.asarray(c_i, np.float64).tolist()
+    cj = np.asarray(c_j, np.float64).tolist()
+    cyc = 0.0
+    for m in range(0, len(ci), 2):
+        cyc += ci[m] * cj[m + 1] - ci[m + 1] * cj[m]
+    delta = score_i - 1.0 / (1.0 + math.exp(-ALPHA * (float(r_i) - r_j + cyc)))
+    step = lr_cycle * delta
+    om_cj = [x for m in range(0, len(cj), 2) for x in (cj[m + 1], -cj[m])]
+    om_ci = [x for m in range(0, len(ci), 2) for x in (ci[m + 1], -ci[m])]
+    new_ci = np.array([a + step * b for a, b in zip(ci, om_cj)])
+    new_cj = np.array([a - step * b for a, b in zip(cj, om_ci)])
     return r_i + lr_rating * delta, r_j - lr_rating * delta, new_ci, new_cj
 
 

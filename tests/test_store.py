@@ -586,3 +586,28 @@ def test_a_healthy_store_on_a_read_only_folder_reads_and_says_why_it_cannot_writ
     assert "corrupt" not in write and "cannot write here" in write
     assert "read-only file system" in write or "no write permission" in write
     assert "copy the league folder somewhere writable" in write
+
+
+def test_match_rows_in_bulk_are_the_rows_one_by_one(tmp_path):
+    rows = [
+        (10, [1, 2], [1.0, -1.0], 3, "train"),
+        (10, [2, 2, 1], [0.5, 0.0, -0.5], None, "eval"),
+        (20, [1, 2], [0.0, 0.0], 2**62, ""),
+    ]
+    for d in ("one", "bulk"):
+        (tmp_path / d).mkdir()
+    one, _ = _league(tmp_path / "one")
+    ids_one = [one.add_match(*r) for r in rows]
+    bulk, _ = _league(tmp_path / "bulk")
+    bulk.add_match(*rows[0])  # ids continue after what is there
+    ids_bulk = bulk.add_match_rows(rows[1:])
+    assert [ids_one[0], *ids_bulk] == ids_one
+    strip = lambda ms: [(m.id, m.step, m.seats, m.returns, m.seed, m.tag) for m in ms]  # noqa: E731
+    assert strip(bulk.matches()) == strip(one.matches())
+    for member in (1, 2):
+        assert strip(bulk.matches(member=member)) == strip(one.matches(member=member))
+    with pytest.raises(ValueError, match="one return per seat"):
+        bulk.add_match_rows([(30, [1, 2], [1.0], None, "")])
+    assert bulk.match_count() == 3  # the refused batch wrote nothing
+    one.close()
+    bulk.close()

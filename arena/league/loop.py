@@ -61,7 +61,7 @@ from arena.rollout import Episode
 from leagues import matchmaking as mm
 from leagues.config import ConfigError, LeagueConfig, config_to_dict, load_config
 from leagues.pool import LEARNER, MAIN, REFERENCE, SNAPSHOT, Member, Pool, reset_due, snapshot_due
-from leagues.ratings import COMPETITIVE_KINDS, Elo, MElo, match_scores
+from leagues.ratings import COMPETITIVE_KINDS, Elo, MElo, pair_scores
 from leagues.store import Store
 
 
@@ -348,9 +348,9 @@ class League:
     # ------------------------------------------------------------ ratings
     def _rate(self, seats, returns) -> None:
         self.matches_played += 1
-        scores = match_scores(seats, returns, self.kind, self.info.reward_range)
-        back = {(i, j): s for i, j, s in scores}
         mean = mm.member_returns(seats, returns)
+        scores = pair_scores(mean, self.kind, self.info.reward_range)
+        back = {(i, j): s for i, j, s in scores}
         for i, j, s in scores:
             if i < j:  # every unordered pair once
                 self.payoffs.add(i, j, s, back[(j, i)], mean[i], mean[j])
@@ -529,8 +529,11 @@ class League:
             # A win needs another member at the table; in cooperative games the
             # learner holds every seat (the drawn member only tags the episode).
             if e.tag != slot.member.id and (e.seats != 0).any():
-                mine = e.returns[e.seats == 0].mean()
-                other = e.returns[e.seats != 0].max()
+                held = e.seats.tolist()
+                rets = e.returns.tolist()
+                ours = [r for k, r in zip(held, rets) if k == 0]
+                mine = sum(ours) / len(ours)
+                other = max(r for k, r in zip(held, rets) if k != 0)
                 wins.append(1.0 if mine > other else 0.5 if mine == other else 0.0)
         win_rate = float(np.mean(wins)) if wins else None
 
@@ -565,8 +568,7 @@ class League:
                 self.store.add_snapshot(mid, rel, st)
             for mem in evicted:
                 self.store.set_active(mem.id, False)
-            for st, seats, rets, sd, tag in match_rows:
-                self.store.add_match(st, seats, rets, sd, tag)
+            self.store.add_match_rows(match_rows)
             for at, kind, payload in evaluations:
                 self.store.add_evaluation(at, kind, payload)
             if plan_row is not None:  # whom the rest of this generation plays, for a resume
