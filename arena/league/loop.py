@@ -671,9 +671,9 @@ class League:
     def _evaluation_due(self, slowest_before: int) -> bool:
         """Whether this round ends an evaluation period of the whole population.
 
-        The population's clock is its slowest learner's steps (a generation
-        runs every learner short of the target once, and the round that lifts
-        the slowest learner is the generation's last): one evaluation each time it passes a multiple of
+        The population's clock is its slowest learner's steps (every learner
+        short of the target plays one round per generation, so the clock moves
+        once or more per generation): one evaluation each time it passes a multiple of
         ``evaluation.every_steps``, and one when the league reaches its target,
         however many learners there are. Derived from steps alone, so a resumed
         league evaluates exactly where an uninterrupted one does.
