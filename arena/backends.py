@@ -364,6 +364,31 @@ _PRELOAD = ["arena.backends", "arena.league.rounds", "agents.registry", "torch"]
 """What the forkserver imports once, so forked workers start without importing torch again."""
 
 
+def die_with(pid: int) -> None:
+    """End this process when process ``pid`` (the coordinator) ends (Linux 5.3+).
+
+    Pool workers hold the forkserver's "alive" pipe, and the forkserver is their
+    parent, so neither notices on its own that a coordinator was SIGKILLed: they
+    would live on, holding its stdout and stderr. A daemon thread waits on a
+    pidfd of the coordinator instead (no polling). Elsewhere this does nothing.
+    """
+    import select
+    import threading
+
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:  # already gone
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd here: nothing to wait on
+        return
+
+    def wait() -> None:
+        select.select([fd], [], [])
+        os._exit(1)
+
+    threading.Thread(target=wait, name="die-with-coordinator", daemon=True).start()
+
+
 def _default_context() -> str:
     import multiprocessing
 
@@ -407,7 +432,12 @@ class ProcessBackend:
             ctx = multiprocessing.get_context(self.context)
             if self.context == "forkserver":
                 ctx.set_forkserver_preload(_PRELOAD)
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=ctx,
+                initializer=die_with,
+                initargs=(os.getpid(),),
+            )
         return self._pool
 
     def play(self, game: Game, game_spec: str, matches: Sequence[Match]) -> list[MatchResult]:
@@ -646,9 +676,7 @@ class RayBackend:
                         if actor not in dead:
                             dead.append(actor)
             except BaseException:  # a stop abort or an error: no call outlives it
-                for _, _, ref in refs:
-                    ray.cancel(ref, force=True)
-                self.terminate()
+                self.terminate()  # killing the actors ends their calls
                 raise
             if not left:
                 return results

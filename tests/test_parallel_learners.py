@@ -144,13 +144,21 @@ def test_a_killed_worker_costs_only_its_round(tmp_path, serial_league, monkeypat
 
 
 @pytest.mark.slow
-def test_a_league_killed_between_two_commits_of_a_generation_resumes_it(tmp_path, serial_league):
+@pytest.mark.parametrize("backend", ["serial", "process", "ray"])
+def test_a_league_killed_between_two_commits_of_a_generation_resumes_it(
+    tmp_path, serial_league, backend, request
+):
     """Killed after the main agent committed its round 2 and before the main exploiter
-    (who played the main agent's weights of the start of that generation) committed."""
+    (who played the main agent's weights of the start of that generation) committed;
+    on every backend (the coordinator is the process killed)."""
+    flags = {"serial": [], "process": ["--workers", "2"]}.get(backend)
+    if flags is None:  # join the session's Ray cluster (the test's own backends are closed)
+        ray = request.getfixturevalue("ray_cluster")
+        flags = ["--backend", "ray", "--address", ray.get_runtime_context().gcs_address]
     cfg = write_config(tmp_path)
     db = tmp_path / "resumed.db"
     env = dict(os.environ, ARENA_KILL_AT="files:2:mx")
-    cmd = [sys.executable, "-m", "arena.cli", "league", "run", str(cfg), "--db", str(db)]
+    cmd = [sys.executable, "-m", "arena.cli", "league", "run", str(cfg), "--db", str(db), *flags]
     r = subprocess.run([*cmd, "--quiet", "--no-report"], env=env, capture_output=True, timeout=300)
     assert r.returncode == -9, r.stderr
     s = Store.open(db, readonly=True)
