@@ -505,6 +505,27 @@ class ProcessBackend:
             self._pool = None
 
 
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse a ``HOST:PORT`` Ray address that no server answers on within ``timeout``
+    seconds (``ray.init`` would retry it for minutes). ``auto`` and ``ray://`` pass."""
+    import socket
+
+    if address == "auto" or "://" in address:
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise BackendError(
+            f"--address {address}: expected HOST:PORT of a Ray head (e.g. 10.0.0.1:6379) or auto"
+        )
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise BackendError(
+            f"--address {address}: no Ray head answers there ({e.strerror or e}); start one with "
+            f"'ray start --head --port {port}' on {host}, or pass --address auto on a cluster node"
+        ) from None
+
+
 ACTOR_START_S = 120.0
 """How long a new Ray worker actor may wait for a node with a free CPU before the backend gives up."""
 
@@ -562,6 +583,8 @@ class RayBackend:
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
             if address is None:
                 kwargs["num_cpus"] = workers or os.cpu_count() or 1
+            if address is not None:
+                _check_reachable(address)
             try:
                 ray.init(address=address, **kwargs)
             except ConnectionError as e:
@@ -675,8 +698,12 @@ class RayBackend:
                         left.append(i)
                         if actor not in dead:
                             dead.append(actor)
-            except BaseException:  # a stop abort or an error: no call outlives it
+            except BaseException as e:  # a stop abort or an error: no call outlives it
                 self.terminate()  # killing the actors ends their calls
+                cause = e.__cause__ or e.__context__
+                if isinstance(e, SystemError) and isinstance(cause, BaseException):
+                    if not isinstance(cause, Exception):  # a stop raised by a signal handler
+                        raise cause from None  # inside ray.get, which Ray wraps as SystemError
                 raise
             if not left:
                 return results

@@ -297,3 +297,19 @@ def test_league_tables_match_on_every_backend(tmp_path, pool, ray_cluster, monke
     # Opening the finished league again plays no new round: its table is the CLI run's.
     assert league_table(tmp_path, "cli", SerialBackend()) == serial
     assert ray_cluster.is_initialized()
+
+
+@pytest.mark.parametrize(
+    "address, says",
+    [
+        ("nonsense", "expected HOST:PORT"),
+        ("10.0.0.1:99999", "expected HOST:PORT"),
+        ("127.0.0.1:1", "no Ray head answers there"),  # port 1: nothing listens
+    ],
+)
+def test_a_ray_address_nothing_answers_on_is_one_line(address, says):
+    from arena.backends import _check_reachable
+
+    with pytest.raises(BackendError, match=says):
+        _check_reachable(address)
+    _check_reachable("auto")  # left to ray.init, which says it at once
