@@ -163,7 +163,7 @@ class TabularPolicy:
             "probs": self.probs,
             "legal": self.legal,
         }
-        return save(arrays, metadata=self.metadata)
+        return canonical_header(save(arrays, metadata=self.metadata))
 
     @classmethod
     def from_bytes(cls, data: bytes, where: str = "table") -> TabularPolicy:
@@ -279,3 +279,21 @@ def cfr_policy(game, spec: str, where: str | None = None) -> TabularPolicy:
         )
     table = solve_cfr(game, parsed.algorithm, parsed.iterations)
     return TabularPolicy.from_table(table, where or parsed.text)
+
+
+def canonical_header(data: bytes) -> bytes:
+    """The same safetensors file with its JSON header's keys sorted.
+
+    safetensors writes ``__metadata__`` in hash-map order, which changes from one
+    process to the next; sorted, the same table gives the same bytes (and
+    sha256) in every run. Tensor offsets are relative to the data section, so
+    rewriting the header moves nothing else.
+    """
+    import json
+    import struct
+
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.dumps(json.loads(data[8 : 8 + n]), sort_keys=True, separators=(",", ":"))
+    raw = header.encode()
+    raw += b" " * (-len(raw) % 8)  # the data section stays 8-byte aligned
+    return struct.pack("<Q", len(raw)) + raw + data[8 + n :]

@@ -156,7 +156,8 @@ class TabularTable:
         info_states: ``[M]`` OpenSpiel information-state strings (not stored
             in table files: the observation is the key).
         metadata: strings: format, game, algorithm, iterations, nash_conv,
-            decision_nodes, seconds.
+            decision_nodes, info_states (no wall-clock time: the same solve gives
+            the same bytes).
     """
 
     players: np.ndarray
@@ -315,12 +316,10 @@ def solve_cfr(
     states, count = _walk(game, what)
     _check_time(game, count, spec.iterations, what)
     pg = game.pyspiel_game
-    start = time.perf_counter()
     solver = (pyspiel.CFRPlusSolver if algorithm == "cfr_plus" else pyspiel.CFRSolver)(pg)
     for _ in range(spec.iterations):
         solver.evaluate_and_update_policy()
     average = solver.average_policy()
-    seconds = time.perf_counter() - start
 
     n_actions = game.info.num_actions
     keys = sorted(states)  # (player, info-state string): a stable row order
@@ -368,7 +367,6 @@ def solve_cfr(
         "nash_conv": repr(nash_conv),
         "decision_nodes": str(count),
         "info_states": str(m),
-        "seconds": f"{seconds:.3f}",
     }
     return TabularTable(players, obs, probs32, legal, tuple(k[1] for k in keys), metadata)
 

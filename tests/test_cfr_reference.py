@@ -140,6 +140,29 @@ def _bad(policy: TabularPolicy, **change) -> bytes:
     return save({k: v for k, v in arrays.items() if v is not None}, metadata=policy.metadata)
 
 
+def test_the_same_solve_gives_the_same_bytes_in_every_process():
+    """A table file is a pure function of game and iterations (no wall-clock time,
+    metadata in sorted order, whatever the process's hash seed), so a league's
+    snapshot sha256s repeat from run to run."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import hashlib, games; from agents.tabular import TabularPolicy; "
+        "from games.cfr import solve_cfr; "
+        "t = solve_cfr(games.load('kuhn_poker'), 'cfr_plus', 50); "
+        "print(hashlib.sha256(TabularPolicy.from_table(t).to_bytes()).hexdigest())"
+    )
+    digests = set()
+    for seed in ("1", "2", "3"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
+
+
 def test_table_files_are_validated(kuhn_table):
     policy = TabularPolicy.from_table(kuhn_table)
     probs = policy.probs.copy()
