@@ -727,41 +727,39 @@ class Store:
 
     def add_match_rows(self, rows: Sequence[tuple], created: float | None = None) -> list[int]:
         """Record finished matches ``(step, seats, returns, seed, tag)`` in order, in one
-        transaction; returns their ids. The rows (and ids) :meth:`add_match` one by one
-        would give, in two ``executemany`` calls instead of a statement per match and seat."""
-        if not rows:
-            return []
+        transaction; returns their ids (``seed`` must fit in 63 bits). Two
+        ``executemany`` calls, not a statement per match and seat."""
         when = _now(created)
-        matches, members = [], []
+        checked = []
+        for step, seats, returns, seed, tag in rows:
+            seats = [int(x) for x in seats]
+            returns = [float(r) for r in returns]
+            if len(seats) != len(returns):
+                raise ValueError(
+                    f"{len(seats)} seats but {len(returns)} returns; give one return per seat"
+                )
+            seed = None if seed is None else int(seed)
+            checked.append((int(step), seats, returns, seed, tag))
+        if not checked:
+            return []
         with self.batch():
             (last,) = self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM matches").fetchone()
-            for k, (step, seats, returns, seed, tag) in enumerate(rows):
-                seats = [int(x) for x in seats]
-                returns = [float(r) for r in returns]
-                if len(seats) != len(returns):
-                    raise ValueError(
-                        f"{len(seats)} seats but {len(returns)} returns; give one return per seat"
-                    )
-                mid = int(last) + 1 + k  # INTEGER PRIMARY KEY: the next rowid
-                matches.append(
-                    (
-                        mid,
-                        int(step),
-                        json.dumps(seats),
-                        json.dumps(returns),
-                        None if seed is None else int(seed),
-                        tag,
-                        when,
-                    )
-                )
-                members += [(mid, j, x) for j, x in enumerate(seats)]
+            ids = [
+                int(last) + 1 + k for k in range(len(checked))
+            ]  # INTEGER PRIMARY KEY: next rowids
             self._conn.executemany(
                 "INSERT INTO matches (id, step, seats, returns, seed, tag, created) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                matches,
+                [
+                    (mid, step, json.dumps(seats), json.dumps(returns), seed, tag, when)
+                    for mid, (step, seats, returns, seed, tag) in zip(ids, checked)
+                ],
             )
-            self._conn.executemany("INSERT INTO match_members VALUES (?, ?, ?)", members)
-        return [m[0] for m in matches]
+            self._conn.executemany(
+                "INSERT INTO match_members VALUES (?, ?, ?)",
+                [(mid, j, x) for mid, row in zip(ids, checked) for j, x in enumerate(row[1])],
+            )
+        return ids
 
     def add_match(
         self,
@@ -773,30 +771,7 @@ class Store:
         created: float | None = None,
     ) -> int:
         """Record one finished match; returns its id (``seed`` must fit in 63 bits)."""
-        seats = [int(s) for s in seats]
-        returns = [float(r) for r in returns]
-        if len(seats) != len(returns):
-            raise ValueError(
-                f"{len(seats)} seats but {len(returns)} returns; give one return per seat"
-            )
-        with self.batch():
-            cur = self._conn.execute(
-                "INSERT INTO matches (step, seats, returns, seed, tag, created) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    int(step),
-                    json.dumps(seats),
-                    json.dumps(returns),
-                    None if seed is None else int(seed),
-                    tag,
-                    _now(created),
-                ),
-            )
-            mid = int(cur.lastrowid)
-            self._conn.executemany(
-                "INSERT INTO match_members VALUES (?, ?, ?)",
-                [(mid, k, s) for k, s in enumerate(seats)],
-            )
-        return mid
+        return self.add_match_rows([(step, seats, returns, seed, tag)], created)[0]
 
     def add_matches(
         self,

@@ -183,11 +183,9 @@ def _run(args) -> int:
             print(
                 f"\n{stopped}: {league.total_steps():,} learner steps, {league.matches_played:,} games, {len(league.pool.active())} active members"
             )
-        where = getattr(backend, "nodes", None)
-        if where is not None:
-            nodes = where()
+        if backend.name == "ray":
             print(
-                f"ray: {backend.actors()} worker actor(s) on {len(nodes)} node(s); "
+                f"ray: {backend.actors()} worker actor(s) on {len(backend.nodes())} node(s); "
                 f"{backend.restarts} time(s) replaced"
             )
         _print_ratings(league.store, "elo" if league.competitive else "return", limit=12)

@@ -311,7 +311,7 @@ class League:
 
     def learner_device(self, lc) -> str:
         """The torch device of learner ``lc``: its own ``device``, else the league's."""
-        return getattr(lc, "device", "") or self.device
+        return lc.device or self.device
 
     def _make_slot(self, index: int, lc) -> LearnerSlot:
         member = self.pool.by_name(lc.name)
