@@ -49,6 +49,9 @@ CHUNK_GAMES = 1000
 
 BACKENDS = ("serial", "process", "ray")
 
+MAX_WORKERS = 1024
+"""Most workers of one backend (``--workers``): each is a process holding torch."""
+
 _POLICY_CACHE = 64  # rebuilt policies a worker keeps
 
 
@@ -746,6 +749,11 @@ def make_backend(
         raise BackendError(f"--backend {name}: use one of {', '.join(BACKENDS)}")
     if workers < 1:
         raise BackendError(f"--workers must be at least 1, got {workers}")
+    if workers > MAX_WORKERS:
+        raise BackendError(
+            f"--workers {workers:,} is above the limit of {MAX_WORKERS:,} (each worker is a "
+            f"process holding torch); give one per core, or a Ray cluster with --address"
+        )
     if address is not None and name != "ray":
         raise BackendError(f"--address {address} is a Ray cluster address; add --backend ray")
     if device.startswith("cuda"):

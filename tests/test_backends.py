@@ -209,6 +209,8 @@ def test_make_backend_checks_its_arguments():
         make_backend("dask")
     with pytest.raises(BackendError, match="at least 1"):
         make_backend("process", 0)
+    with pytest.raises(BackendError, match="above the limit of 1,024"):
+        make_backend("ray", 10**9)
     with pytest.raises(BackendError, match="--backend ray"):
         make_backend("process", 2, "10.0.0.1:6379")
 

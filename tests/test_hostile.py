@@ -323,6 +323,10 @@ CASES: dict[str, tuple[str, Case]] = {
     "actor_device cuda": ("league.actor_device", _toml(league_extra='actor_device = "cuda"')),
     "a learner on cuda": ("learner[0].device", _toml(learner_extra='device = "cuda"')),
     "a learner on gpu7": ("learner[0].device", _toml(learner_extra='device = "gpu7"')),
+    "--workers 10**9": (
+        "--workers",
+        lambda d: [*_toml()(d), "--workers", str(10**9), "--backend", "ray"],
+    ),
     "league name with a slash": ("league.name", _toml(name="a/b")),
     "league name ..": ("league.name", _toml(name="..")),
     "league name empty": ("league.name", _toml(name="")),
